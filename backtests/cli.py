@@ -7,22 +7,40 @@ Errors print one line to stderr; ``--verbose`` adds the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import logging
 import sys
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from signals._version import __version__
-from signals.errors import InputNotFoundError, NewsbtError
+from signals.errors import ConfigError, InputNotFoundError, NewsbtError
 
 log = logging.getLogger("newsbt")
 
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    raise NewsbtError("`newsbt demo` is not available yet in this build")
+class _Progress:
+    """Step progress on stderr (tqdm), silent when not on a terminal or with --quiet."""
+
+    def __init__(self, total: int, quiet: bool):
+        from tqdm import tqdm
+
+        enabled = sys.stderr.isatty() and not quiet
+        self.bar = tqdm(total=total, disable=not enabled, file=sys.stderr, leave=False,
+                        bar_format="{desc:<40} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+
+    def __call__(self, label: str) -> None:
+        log.info("%s", label)
+        self.bar.set_description_str(label)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _require_file(path: str, what: str) -> Path:
@@ -32,16 +50,225 @@ def _require_file(path: str, what: str) -> Path:
     return p
 
 
+def _int_pair(text: str) -> tuple[int, int]:
+    try:
+        a, b = (int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two integers like -5,10, got {text!r}") from None
+    if a > b:
+        raise argparse.ArgumentTypeError(f"start {a} is after end {b}")
+    return a, b
+
+
+def _date(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+@contextlib.contextmanager
+def _run_lock(out: Path) -> Iterator[None]:
+    """Exclusive lock so two runs writing the same report folder cannot interleave."""
+    from filelock import FileLock, Timeout
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out.parent / f".{out.name}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise NewsbtError(f"another newsbt run is writing {out} (lock {lock.lock_file}); wait for it "
+                          "to finish or choose another --out") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _log_to(path: Path) -> Iterator[Path]:
+    h = logging.FileHandler(path, mode="w", encoding="utf-8")
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    h.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    old = root.level
+    root.addHandler(h)
+    root.setLevel(min(old, logging.INFO))
+    try:
+        yield path
+    finally:
+        root.removeHandler(h)
+        root.setLevel(old)
+        h.close()
+
+
+def _out_folder(template: str, cfg: dict, as_of: str | None) -> Path:
+    name = cfg.get("_meta", {}).get("name", "run")
+    date = as_of or dt.date.today().isoformat()
+    try:
+        return Path(template.format(date=date, name=name))
+    except (KeyError, IndexError, ValueError) as e:
+        raise ConfigError(f"[report].out {template!r} has an unknown placeholder ({e}); use {{date}} "
+                          "and {name}") from None
+
+
+def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -> Path:
+    from backtests import pipeline, story
+    from backtests.report import write_report
+
+    if as_of:
+        cfg["run"]["as_of"] = as_of
+    out_dir = Path(out) if out else _out_folder(cfg["report"]["out"], cfg, cfg["run"]["as_of"] and
+                                                 str(cfg["run"]["as_of"]))
+    t0 = time.time()
+    with _run_lock(out_dir), _log_to(out_dir.parent / f"{out_dir.name}.log") as logf:
+        steps = 6 + int(cfg["backtest"]["enabled"]) + int(cfg["interventions"]["enabled"])
+        bar = _Progress(steps, quiet)
+        try:
+            res = pipeline.run(cfg, progress=bar)
+            bar("writing report")
+            write_report(res.study, res.backtest, out_dir, market=res.market, events=res.events,
+                         title=cfg["run"]["title"], sections=story.sections(res),
+                         config=pipeline.public_config(cfg), summary=res.headline,
+                         formats=cfg["report"]["formats"], figure_formats=cfg["report"]["figure_formats"],
+                         log_file=logf, as_of=cfg["run"]["as_of"] and str(cfg["run"]["as_of"]))
+        finally:
+            bar.close()
+    log.info("done in %.1f s", time.time() - t0)
+    return out_dir
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from backtests.config import load_config
+    from signals._paths import data_path
+
+    cfg = load_config(data_path("configs", "demo.toml"))
+    out = _run_config(cfg, out=args.out or "reports/demo", as_of=None, quiet=args.quiet)
+    print(f"demo report: {(out / 'index.html').resolve()}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from backtests.config import load_config
+
+    cfg = load_config(args.config)
+    out = _run_config(cfg, out=args.out, as_of=args.as_of, quiet=args.quiet)
+    print(f"report: {(out / 'index.html').resolve()}")
+    return EXIT_OK
+
+
+def _events_from_args(args: argparse.Namespace):
+    import pandas as pd
+
+    import signals
+
+    p = _require_file(args.events, "--events")
+    return signals.events_from_table(pd.read_csv(p))
+
+
+def _cmd_events(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    import signals
+
+    frames = []
+    for src in args.articles:
+        if "://" not in src:
+            _require_file(src, "articles")
+        res = signals.read_articles(src, tz=args.tz, errors="collect")
+        arts, rej = res if isinstance(res, tuple) else (res, None)
+        if rej is not None and len(rej):
+            log.warning("%s: %d rows rejected (first: %s)", src, len(rej), rej.iloc[0].to_dict())
+        frames.append(arts)
+    arts = pd.concat(frames, ignore_index=True)
+    book = signals.load_themes(args.themes) if args.themes else signals.default_themes()
+    ev = signals.extract_events(signals.score_sentiment(signals.tag_themes(arts, themes=book)), gap=args.gap)
+    out = ev.copy()
+    if "article_ids" in out:
+        out["article_ids"] = out["article_ids"].map(lambda v: ";".join(map(str, v)))
+    if args.output:
+        out.to_csv(args.output, index=False)
+        print(f"{len(ev)} events from {len(arts)} articles -> {args.output}")
+    else:
+        out.to_csv(sys.stdout, index=False)
+    return EXIT_OK
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
-    _require_file(args.events, "--events")
-    raise NewsbtError("`newsbt study` is not available yet in this build")
+    import backtests
+
+    events = _events_from_args(args)
+    market = backtests.load_market(args.series, start=args.start, end=args.end, source=args.source)
+    study = backtests.event_study(backtests.to_changes(market), events, window=args.window,
+                                  estimation=args.estimation, model=args.model, benchmark=args.benchmark,
+                                  group_by=args.group_by, calendar="observed")
+    print(study.summary())
+    if args.out:
+        backtests.write_report(study, None, args.out, market=market, events=events, title="newsbt study")
+        print(f"report: {Path(args.out).resolve() / 'index.html'}")
+    return EXIT_OK
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    import backtests
+
+    events = _events_from_args(args)
+    market = backtests.load_market(args.series, start=args.start, end=args.end, source=args.source)
+    bt = backtests.backtest(market, events, holding=args.holding, cost_bp=args.cost_bp)
+    print(bt.summary())
+    if args.out:
+        backtests.write_report(None, bt, args.out, market=market, events=events, title="newsbt backtest")
+        print(f"report: {Path(args.out).resolve() / 'index.html'}")
+    return EXIT_OK
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from backtests import market as mk
+
+    m = mk.fetch(args.series, start=args.start, end=args.end, source=args.source)
+    for s in m.levels.columns:
+        col = m.levels[s].dropna()
+        p = m.provenance.get(s)
+        print(f"{s}: {len(col)} values {col.index.min():%Y-%m-%d}..{col.index.max():%Y-%m-%d} "
+              f"from {p.source if p else '?'}")
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from backtests import market as mk
+
+    _require_file(args.file, "import")
+    done = mk.import_file(args.file, format=args.format, series=args.series)
+    for s, n in done.items():
+        print(f"{s}: {n} values imported into the cache")
+    return EXIT_OK
+
+
+def _cmd_series(args: argparse.Namespace) -> int:
+    from backtests import market as mk
+
+    table = mk.list_series()
+    print(table.to_string(index=False))
+    return EXIT_OK
+
+
+EXAMPLES = {
+    "demo": "newsbt demo --out /tmp/newsbt-demo",
+    "run": "newsbt run study.toml --as-of 2025-05-09",
+    "events": "newsbt events data/news/*.jsonl --themes my_book.toml -o events.csv",
+    "study": "newsbt study --events events.csv --series ust_10y jgb_10y usdjpy --window -5,10 --model mean",
+    "backtest": "newsbt backtest --events events.csv --series usdjpy --holding 5 --cost-bp 0.5",
+    "fetch": "newsbt fetch ust_10y usdjpy --start 2024-01-01 --end 2025-06-30",
+    "import": "newsbt import DGS10.csv --format fred --series ust_10y",
+    "series": "newsbt series",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser (every command with an example in its help)."""
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_mutually_exclusive_group()
-    g.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    g.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bar")
     g.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks on error")
 
     p = argparse.ArgumentParser(
@@ -50,40 +277,73 @@ def build_parser() -> argparse.ArgumentParser:
         "and signal backtests on JGB, UST and USD/JPY.",
         parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit codes: 0 ok, 1 other error, 2 usage/config error, 3 data unavailable.\n"
-        "Example: newsbt demo --out reports/demo",
+        epilog="Exit codes: 0 ok, 1 other error, 2 usage/config error, 3 data unavailable.\n\nExamples:\n  "
+        + "\n  ".join(EXAMPLES.values()),
     )
     p.add_argument("--version", action="version", version=f"newsbt {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    d = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="offline seed-case demo report",
-        epilog="Example: newsbt demo --out /tmp/newsbt-demo",
-    )
-    d.add_argument("--out", default=None, help="report folder (default: reports/demo)")
-    d.set_defaults(func=_cmd_demo)
+    def cmd(name: str, helptext: str, func):
+        sp = sub.add_parser(name, parents=[common], help=helptext, description=helptext,
+                            epilog=f"Example: {EXAMPLES[name]}")
+        sp.set_defaults(func=func)
+        return sp
 
-    s = sub.add_parser(
-        "study",
-        parents=[common],
-        help="event study of an events table on market series",
-        epilog="Example: newsbt study --events events.csv --series ust_10y jgb_10y usdjpy",
-    )
-    s.add_argument("--events", required=True, help="events CSV (date or timestamp, theme, ...)")
-    s.add_argument("--series", nargs="+", required=True, help="series ids")
-    s.set_defaults(func=_cmd_study)
+    d = cmd("demo", "offline seed-case demo report (bundled real market data, no network)", _cmd_demo)
+    d.add_argument("--out", default=None, help="report folder (default: reports/demo)")
+
+    r = cmd("run", "run a TOML study config (scheduled jobs)", _cmd_run)
+    r.add_argument("config", help="study config (TOML)")
+    r.add_argument("--as-of", type=_date, default=None, help="as-of date YYYY-MM-DD (fills {date})")
+    r.add_argument("--out", default=None, help="override [report].out")
+
+    e = cmd("events", "articles -> theme events table (CSV)", _cmd_events)
+    e.add_argument("articles", nargs="+", help="article files, folders, globs or feed URLs")
+    e.add_argument("--themes", default=None, help="theme book TOML (default: the shipped book)")
+    e.add_argument("--tz", default=None, help="time zone of naive timestamps in the files")
+    e.add_argument("--gap", default="6h", help="burst gap (default 6h)")
+    e.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
+
+    def market_args(sp):
+        sp.add_argument("--events", required=True, help="events CSV (date or timestamp, theme, ...)")
+        sp.add_argument("--series", nargs="+", required=True, help="series ids (see `newsbt series`)")
+        sp.add_argument("--source", default="auto", help="auto | sample | cache | yfinance | fred | mof")
+        sp.add_argument("--start", type=_date, default=None)
+        sp.add_argument("--end", type=_date, default=None)
+        sp.add_argument("--out", default=None, help="also write a report into this folder")
+
+    s = cmd("study", "event study of an events table on market series", _cmd_study)
+    market_args(s)
+    s.add_argument("--window", type=_int_pair, default=(-5, 10), help="event window a,b (default -5,10)")
+    s.add_argument("--estimation", type=_int_pair, default=(-120, -11), help="estimation c,d (default -120,-11)")
+    s.add_argument("--model", default="mean", choices=["raw", "mean", "market", "factor"])
+    s.add_argument("--benchmark", default=None, help="benchmark series for --model market")
+    s.add_argument("--group-by", nargs="*", default=["theme", "series"], help="grouping columns")
+
+    b = cmd("backtest", "signal backtest of an events table", _cmd_backtest)
+    market_args(b)
+    b.add_argument("--holding", type=int, default=5, help="holding period, trading days")
+    b.add_argument("--cost-bp", type=float, default=0.5, help="cost per unit turnover, bp")
+
+    f = cmd("fetch", "refresh the local cache from live sources", _cmd_fetch)
+    f.add_argument("series", nargs="+")
+    f.add_argument("--start", type=_date, default=None)
+    f.add_argument("--end", type=_date, default=None)
+    f.add_argument("--source", default="auto")
+
+    i = cmd("import", "import an offline file (FRED/MOF CSV or tidy CSV) into the cache", _cmd_import)
+    i.add_argument("file")
+    i.add_argument("--format", required=True, choices=["fred", "mof", "csv"])
+    i.add_argument("--series", nargs="*", default=None, help="series id(s) the file holds")
+
+    cmd("series", "list known series and what is cached", _cmd_series)
     return p
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
-    level = (
-        logging.DEBUG
-        if getattr(args, "verbose", False)
-        else (logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
-    )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
+    logging.basicConfig(level=level, format="newsbt: %(levelname)s: %(message)s", stream=sys.stderr,
+                        force=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,17 +362,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsbtError as e:
         if args.verbose:
             traceback.print_exc()
-        print(f"newsbt: error: {e}", file=sys.stderr)
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        print(f"newsbt: error: {'; '.join(lines)}", file=sys.stderr)
         return getattr(e, "exit_code", EXIT_OTHER)
     except KeyboardInterrupt:
         print("newsbt: interrupted", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - last-resort: one line, no traceback unless asked
+    except Exception as e:  # noqa: BLE001 - last resort: one line, no traceback unless asked
         if args.verbose:
             traceback.print_exc()
-        print(
-            f"newsbt: error: {type(e).__name__}: {e} (run with --verbose for the traceback)", file=sys.stderr
-        )
+        msg = str(e).splitlines()[0] if str(e) else ""
+        print(f"newsbt: error: {type(e).__name__}: {msg} (run with --verbose for the traceback)", file=sys.stderr)
         return EXIT_OTHER
 
 

@@ -1,5 +1,381 @@
-"""Report writer (stub: filled by the end-to-end issue)."""
+"""Report writer: ``reports/<run>/`` with ``index.html`` (self-contained), ``report.md`` with PNG
+and SVG figures, ``tables/*.csv`` and ``summary.json``.
+
+Writes are atomic: everything goes to a temporary sibling folder which is renamed into place at
+the end, so a crashed or concurrent run never leaves a half report. Tables and ``summary.json`` are
+deterministic (sorted, fixed float format); the only field that changes between two runs on the
+same inputs is ``summary["run"]`` (run time and timestamp).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from signals._version import __version__
+from signals.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+FLOAT_FORMAT = "%.10g"
 
 
-def write_report(study, bt=None, out=None):
-    raise NotImplementedError
+@dataclass
+class Section:
+    """One report section: a heading, paragraphs, figures and tables.
+
+    ``figures`` holds (name, Figure, caption); ``tables`` holds (name, DataFrame, caption). Table
+    names become ``tables/<name>.csv`` too when ``export`` is True.
+    """
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    figures: list[tuple[str, Any, str]] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
+    export: bool = True
+
+
+def _json_default(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, pd.Timestamp):
+        return o.isoformat()
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    if hasattr(o, "isoformat"):
+        return o.isoformat()
+    return str(o)
+
+
+def _clean(o):
+    """Make ``o`` JSON-safe (NaN -> None) recursively."""
+    if isinstance(o, Mapping):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    if isinstance(o, np.floating):
+        return None if not np.isfinite(o) else float(o)
+    return o
+
+
+def config_hash(config: Mapping | None) -> str:
+    """SHA-256 (first 16 hex digits) of a config mapping, key-order independent."""
+    blob = json.dumps(_clean(config or {}), sort_keys=True, default=_json_default).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _versions() -> dict[str, str]:
+    import matplotlib
+    import scipy
+
+    return {"newsbt": __version__, "python": platform.python_version(), "pandas": pd.__version__,
+            "numpy": np.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__}
+
+
+def data_sources(market) -> list[dict]:
+    """One dict per series: publisher, code, unit, date range, origin, retrieved, attribution."""
+    if market is None:
+        return []
+    out = []
+    for s in market.levels.columns:
+        p = market.provenance.get(s)
+        col = market.levels[s].dropna()
+        rng = (f"{col.index.min():%Y-%m-%d}", f"{col.index.max():%Y-%m-%d}") if len(col) else (None, None)
+        if p is None:
+            out.append({"series": s, "publisher": "unknown", "origin": "user_file", "start": rng[0],
+                        "end": rng[1], "stale": False})
+            continue
+        d = p.to_dict()
+        d["start"], d["end"] = rng
+        out.append(d)
+    return out
+
+
+def _banners(sources: list[dict]) -> list[str]:
+    out = []
+    stale = [s["series"] for s in sources if s.get("stale")]
+    if stale:
+        out.append(f"Stale data: {', '.join(stale)} came from an old cache (the live source could not be "
+                   "reached); numbers may miss the latest days.")
+    unknown = [s["series"] for s in sources
+               if s.get("origin") == "user_file" and (not s.get("publisher") or s.get("publisher") == "unknown")]
+    if unknown:
+        out.append(f"Unknown origin: {', '.join(unknown)} came from a user file with no stated publisher.")
+    return out
+
+
+def _md_table(df: pd.DataFrame, max_rows: int = 40) -> str:
+    if df is None or df.empty:
+        return "_(none)_"
+    d = df.head(max_rows)
+    d = d.reset_index() if not isinstance(d.index, pd.RangeIndex) else d
+    cols = [str(c) for c in d.columns]
+
+    def fmt(v):
+        if isinstance(v, float):
+            return "" if not np.isfinite(v) else f"{v:.4g}"
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False)]
+    if len(df) > max_rows:
+        lines.append(f"\n_{len(df) - max_rows} more rows in the CSV._")
+    return "\n".join(lines)
+
+
+def _html_table(df: pd.DataFrame, max_rows: int = 40) -> str:
+    if df is None or df.empty:
+        return "<p><em>(none)</em></p>"
+    d = df.head(max_rows)
+    html = d.to_html(index=not isinstance(d.index, pd.RangeIndex), classes="tbl", border=0, na_rep="",
+                     float_format=lambda v: f"{v:.4g}")
+    if len(df) > max_rows:
+        html += f"<p class='note'>{len(df) - max_rows} more rows in the CSV.</p>"
+    return html
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    d = df.copy()
+    for c in d.columns:
+        if d[c].map(lambda v: isinstance(v, (tuple, list))).any() if d[c].dtype == object else False:
+            d[c] = d[c].map(lambda v: ";".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
+    d.to_csv(path, index=not isinstance(d.index, pd.RangeIndex), float_format=FLOAT_FORMAT,
+             lineterminator="\n")
+
+
+def default_sections(study=None, bt=None, *, market=None, events=None) -> list[Section]:
+    """The standard sections for an event study and/or backtest (no custom story)."""
+    from backtests import plots
+
+    secs: list[Section] = []
+    if events is not None:
+        cols = [c for c in ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline")
+                if c in events]
+        secs.append(Section("Events", [f"{len(events)} events."], tables=[("events", events, "")],
+                            export=True))
+        secs[-1].tables = [("events", events[cols] if cols else events, "Events studied")]
+    if study is not None:
+        s = Section("Event study", [_study_text(study)])
+        s.figures.append(("caar", plots.plot_caar(study), "CAAR path per group with 95 % band"))
+        s.figures.append(("car_distribution", plots.plot_car_distribution(study),
+                          "Per-event CARs over the event window"))
+        s.tables += [("tests", study.tests, "Test battery (two-sided p-values)"),
+                     ("car", study.car, "CAR per event-series pair"),
+                     ("caar", study.caar, "AAR and CAAR per relative day"),
+                     ("excluded", study.excluded, "Event-series pairs not used, with reasons")]
+        if len(getattr(study, "overlaps", [])):
+            s.tables.append(("overlaps", study.overlaps, "Overlapping event windows"))
+        secs.append(s)
+    if bt is not None:
+        b = Section("Signal backtest", [_bt_text(bt)])
+        b.figures.append(("backtest", plots.plot_backtest(bt), "Equity curve and drawdown vs placebo"))
+        stats = bt.stats if isinstance(bt.stats, pd.DataFrame) else pd.Series(bt.stats).to_frame("value")
+        b.tables += [("backtest_stats", stats, "Performance (bp; 252-day annualisation)"),
+                     ("backtest_trades", bt.trades, "Trades"),
+                     ("backtest_placebo", getattr(bt, "placebo", pd.DataFrame()), "Placebo runs")]
+        skipped = getattr(bt, "skipped", None)
+        if isinstance(skipped, pd.DataFrame) and len(skipped):
+            b.tables.append(("backtest_skipped", skipped, "Events not traded, with reasons"))
+        secs.append(b)
+    return secs
+
+
+def _study_text(study) -> str:
+    n_pairs = len(study.pairs)
+    n_ex = len(study.excluded)
+    return (f"{n_pairs} event-series pairs kept, {n_ex} excluded (reasons in the table). Window "
+            f"{list(study.window)}, estimation {list(study.estimation)}, model '{study.model}'. "
+            f"All changes in {_unit_of(study)}.")
+
+
+def _unit_of(study) -> str:
+    return getattr(study, "unit", "bp") or "bp"
+
+
+def _bt_text(bt) -> str:
+    st = bt.stats
+    get = (lambda k: st.get(k)) if isinstance(st, Mapping) else (
+        lambda k: st.loc[k].iloc[0] if k in st.index else None)
+    parts = []
+    for k, lab in (("total_bp", "total net P&L"), ("sharpe", "Sharpe"), ("n_trades", "trades")):
+        try:
+            v = get(k)
+        except Exception:  # noqa: BLE001 - display only
+            v = None
+        if v is not None:
+            parts.append(f"{lab} {v:.3g}" if isinstance(v, float) else f"{lab} {v}")
+    return "Backtest: " + (", ".join(parts) if parts else "see the table") + "."
+
+
+def write_report(study=None, bt=None, out: str | os.PathLike = "reports/latest", *, market=None,
+                 events: pd.DataFrame | None = None, title: str = "newsbt report",
+                 sections: Sequence[Section] | None = None, config: Mapping | None = None,
+                 summary: Mapping | None = None, formats: Sequence[str] = ("html", "md"),
+                 figure_formats: Sequence[str] = ("png", "svg"), log_file: str | os.PathLike | None = None,
+                 as_of: str | None = None) -> Path:
+    """Write a report folder atomically and return its path.
+
+    Parameters
+    ----------
+    study : EventStudy, optional
+        Adds the standard event-study section (CAAR chart, CAR distribution, tests, exclusions).
+    bt : BacktestResult, optional
+        Adds the backtest section (equity/drawdown chart, stats in bp, trades, placebo).
+    out : path
+        Report folder; replaced atomically if it exists.
+    market : Market, optional
+        Its provenance becomes the data-sources table and banner (stale cache, unknown origin).
+    events : DataFrame, optional
+    title : str
+    sections : list of Section, optional
+        Custom sections placed before the standard ones (e.g. the demo's story).
+    config : mapping, optional
+        The study config; its hash goes into ``summary.json``.
+    summary : mapping, optional
+        Extra headline numbers for ``summary.json["headline"]``.
+    formats : {"html", "md"} subset
+    figure_formats : {"png", "svg"} subset
+    log_file : path, optional
+        A log file to copy into the report folder as ``run.log``.
+    as_of : str, optional
+        The run's as-of date (shown in the report and summary).
+
+    Returns
+    -------
+    pathlib.Path
+        The report folder.
+    """
+    from backtests import plots
+
+    t0 = time.time()
+    bad = set(formats) - {"html", "md"}
+    if bad:
+        raise ConfigError(f"report formats {sorted(bad)} unknown: use 'html' and/or 'md'")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    secs = list(sections or []) + default_sections(study, bt, market=market, events=events)
+    sources = data_sources(market)
+    banners = _banners(sources)
+
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        (tmp / "tables").mkdir()
+        (tmp / "figures").mkdir()
+        rendered = []
+        used_names: set[str] = set()
+        for si, sec in enumerate(secs):
+            figs = []
+            for name, fig, caption in sec.figures:
+                fname = name if name not in used_names else f"{name}_{si}"
+                used_names.add(fname)
+                paths = plots.save_figure(fig, tmp / "figures" / fname, formats=figure_formats)
+                png = next((p for p in paths if p.suffix == ".png"), None)
+                b64 = base64.b64encode(png.read_bytes()).decode() if png else ""
+                figs.append({"name": fname, "caption": caption, "png": f"figures/{fname}.png", "b64": b64})
+            tabs = []
+            for name, df, caption in sec.tables:
+                if df is None:
+                    continue
+                if not isinstance(df, pd.DataFrame):
+                    df = pd.DataFrame(df)
+                if sec.export:
+                    _write_csv(df, tmp / "tables" / f"{name}.csv")
+                tabs.append({"name": name, "caption": caption, "html": _html_table(df), "md": _md_table(df),
+                             "csv": f"tables/{name}.csv" if sec.export else None, "rows": len(df)})
+            rendered.append({"title": sec.title, "paragraphs": sec.paragraphs, "figures": figs, "tables": tabs})
+
+        run = {"finished_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+               "duration_s": None}
+        summ = {
+            "title": title,
+            "as_of": as_of,
+            "config_hash": config_hash(config),
+            "headline": _clean(dict(summary or {})),
+            "data_sources": _clean(sources),
+            "banners": banners,
+            "versions": _versions(),
+            "tables": sorted(p.name for p in (tmp / "tables").iterdir()),
+            "run": run,
+        }
+        if study is not None:
+            summ["study"] = _clean(_study_summary(study))
+        if bt is not None:
+            st = bt.stats
+            summ["backtest"] = _clean(dict(st) if isinstance(st, Mapping) else
+                                      st.iloc[:, 0].to_dict() if isinstance(st, pd.DataFrame) else {})
+        ctx = {"title": title, "sections": rendered, "sources": sources, "banners": banners,
+               "as_of": as_of, "version": __version__, "config_hash": summ["config_hash"],
+               "generated": run["finished_utc"]}
+        env = _jinja_env()
+        if "html" in formats:
+            (tmp / "index.html").write_text(env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
+        if "md" in formats:
+            (tmp / "report.md").write_text(env.get_template("report.md.j2").render(**ctx), encoding="utf-8")
+        if log_file is not None and Path(log_file).exists():
+            shutil.copyfile(log_file, tmp / "run.log")
+        run["duration_s"] = round(time.time() - t0, 3)
+        (tmp / "summary.json").write_text(json.dumps(summ, indent=2, sort_keys=True, default=_json_default)
+                                          + "\n", encoding="utf-8")
+        _swap_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("report written to %s", out)
+    return out
+
+
+def _study_summary(study) -> dict:
+    t = study.tests
+    rows = []
+    for r in t.to_dict("records"):
+        rows.append({k: r[k] for k in r})
+    return {"n_pairs": len(study.pairs), "n_excluded": len(study.excluded),
+            "window": list(study.window), "estimation": list(study.estimation), "model": study.model,
+            "tests": rows}
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """Rename ``tmp`` to ``out`` atomically, replacing an existing ``out``."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def _jinja_env():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("backtests", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )

@@ -1,0 +1,199 @@
+"""TOML study configs: schema, defaults and validation with messages that name the key.
+
+A config describes one run: where the articles come from, the theme book, the events, the market
+series, the event study, the backtest, the official-intervention comparison and the report. Every
+key is optional except ``[market].series``; see :data:`SCHEMA` for types and defaults.
+
+Paths are relative to the config file. A path starting with ``newsbt:`` names a file shipped with
+the package (``newsbt:news/sample_corpus.jsonl``), so the shipped demo config works from any folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from signals._paths import data_path
+from signals.errors import ConfigError, InputNotFoundError
+
+_STR, _INT, _FLOAT, _BOOL = str, int, (int, float), bool
+_LIST = list
+_DATE = (str, dt.date)
+
+#: section -> key -> (accepted types, default, help)
+SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
+    "run": {
+        "title": (_STR, "newsbt report", "report title"),
+        "as_of": (_DATE, None, "as-of date (YYYY-MM-DD); market data after it is not used"),
+    },
+    "articles": {
+        "paths": (_LIST, [], "article files, folders, globs or feed URLs"),
+        "tz": (_STR, None, "time zone of naive timestamps in the files (IANA name)"),
+        "format": (_STR, None, "force a reader format (jsonl, csv, parquet, rss, gdelt)"),
+    },
+    "themes": {
+        "book": (_STR, "default", "'default' or a path to a TOML theme book"),
+        "only": (_LIST, [], "restrict to these theme names"),
+    },
+    "events": {
+        "table": (_STR, None, "a user event table (CSV) instead of extracting events from articles"),
+        "gap": (_STR, "6h", "articles closer than this form one burst (pandas offset)"),
+        "min_articles": (_INT, 1, "minimum articles per event"),
+    },
+    "market": {
+        "series": (_LIST, None, "series ids, e.g. ['ust_10y', 'jgb_10y', 'usdjpy'] (required)"),
+        "source": (_STR, "auto", "auto | sample | cache | yfinance | fred | mof | files"),
+        "start": (_DATE, None, "first date of market data"),
+        "end": (_DATE, None, "last date of market data"),
+    },
+    "study": {
+        "window": (_LIST, [-5, 10], "event window [a, b] in trading days"),
+        "estimation": (_LIST, [-120, -11], "estimation window [c, d], d < a"),
+        "model": (_STR, "mean", "raw | mean | market | factor"),
+        "benchmark": ((str, list), None, "benchmark column(s) for market/factor models"),
+        "group_by": (_LIST, ["theme"], "grouping columns (theme, series, sentiment_bucket, direction)"),
+        "car_windows": (_LIST, [[0, 0], [0, 1], [-1, 1], [0, 5]], "extra CAR windows"),
+        "tests": (_LIST, None, "test families (default all)"),
+        "calendar": (_STR, "observed", "index | observed"),
+        "overlap": (_STR, "keep", "keep | drop | merge"),
+        "placebo_draws": (_INT, 1000, "placebo draws"),
+        "seed": (_INT, 0, "random seed (placebo)"),
+    },
+    "backtest": {
+        "enabled": (_BOOL, True, "run the signal backtest"),
+        "holding": (_INT, 5, "holding period, trading days"),
+        "cost_bp": (_FLOAT, 0.5, "cost per unit turnover, bp"),
+        "combine": (_STR, "sum", "sum | max | last"),
+        "placebo": (_INT, 200, "placebo runs"),
+        "seed": (_INT, 0, "random seed"),
+    },
+    "interventions": {
+        "enabled": (_BOOL, False, "also study Japan's official intervention days (bundled MOF records)"),
+        "series": (_LIST, ["usdjpy", "jgb_10y", "ust_10y"], "series for the intervention study"),
+        "start": (_DATE, "1995-01-01", "first intervention date"),
+        "window": (_LIST, [-5, 10], "event window"),
+        "estimation": (_LIST, [-120, -11], "estimation window"),
+        "overlap": (_STR, "merge", "how to handle clustered consecutive days: keep | drop | merge"),
+        "match_days": (_INT, 3, "a news event within this many days before/after an official day 'caught' it"),
+    },
+    "highlight": {
+        "theme": (_STR, None, "theme of the highlighted (seed) event"),
+        "date": (_DATE, None, "UTC date of the highlighted event"),
+        "timeline_start": (_DATE, None, "timeline chart start"),
+        "timeline_end": (_DATE, None, "timeline chart end"),
+    },
+    "report": {
+        "out": (_STR, "reports/{date}", "output folder; {date} = as-of date, {name} = config name"),
+        "formats": (_LIST, ["html", "md"], "html and/or md"),
+        "figure_formats": (_LIST, ["png", "svg"], "png and/or svg"),
+    },
+}
+
+REQUIRED = {("market", "series")}
+
+
+def _type_name(t) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_type_name(x) for x in t)
+    return {str: "string", int: "integer", float: "number", bool: "true/false", list: "list",
+            dt.date: "date"}.get(t, t.__name__)
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    """A config with every default filled in."""
+    return {sec: {k: copy.deepcopy(v[1]) for k, v in keys.items()} for sec, keys in SCHEMA.items()}
+
+
+def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dict[str, Any]]:
+    """Check ``raw`` against :data:`SCHEMA` and return it with defaults filled in.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``origin``, the ``[section].key`` and what is accepted.
+    """
+    cfg = defaults()
+    for sec, body in raw.items():
+        if sec not in SCHEMA:
+            raise ConfigError(f"{origin}: unknown section [{sec}]; known sections: {', '.join(SCHEMA)}")
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"{origin}: [{sec}] must be a table of keys, got {type(body).__name__}")
+        for key, val in body.items():
+            if key not in SCHEMA[sec]:
+                raise ConfigError(f"{origin}: unknown key [{sec}].{key}; known keys: {', '.join(SCHEMA[sec])}")
+            types = SCHEMA[sec][key][0]
+            bad_bool = isinstance(val, bool) and types is not bool and (
+                types in (int, float) or (isinstance(types, tuple) and bool not in types))
+            if not isinstance(val, types) or bad_bool:
+                raise ConfigError(f"{origin}: [{sec}].{key} must be a {_type_name(types)}, got "
+                                  f"{type(val).__name__} {val!r} ({SCHEMA[sec][key][2]})")
+            cfg[sec][key] = val
+    for sec, key in REQUIRED:
+        if not cfg[sec][key]:
+            raise ConfigError(f"{origin}: [{sec}].{key} is required ({SCHEMA[sec][key][2]})")
+    for sec, key in (("study", "window"), ("study", "estimation"), ("interventions", "window"),
+                     ("interventions", "estimation")):
+        v = cfg[sec][key]
+        if not (len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v) and v[0] <= v[1]):
+            raise ConfigError(f"{origin}: [{sec}].{key} must be two integers [start, end] with start <= end, "
+                              f"got {v!r}")
+    for w in cfg["study"]["car_windows"]:
+        if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, int) for x in w) and w[0] <= w[1]):
+            raise ConfigError(f"{origin}: [study].car_windows entries must be [start, end] integer pairs, got {w!r}")
+    for k in ("formats", "figure_formats"):
+        allowed = {"formats": {"html", "md"}, "figure_formats": {"png", "svg"}}[k]
+        bad = set(cfg["report"][k]) - allowed
+        if bad:
+            raise ConfigError(f"{origin}: [report].{k} has {sorted(bad)}; allowed: {sorted(allowed)}")
+    for sec, key in (("run", "as_of"), ("market", "start"), ("market", "end"), ("interventions", "start"),
+                     ("highlight", "date"), ("highlight", "timeline_start"), ("highlight", "timeline_end")):
+        v = cfg[sec][key]
+        if isinstance(v, str):
+            try:
+                dt.date.fromisoformat(v)
+            except ValueError:
+                raise ConfigError(f"{origin}: [{sec}].{key} = {v!r} is not a date (use YYYY-MM-DD)") from None
+    return cfg
+
+
+def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read and validate a TOML study config.
+
+    Relative paths inside it are resolved against the config's folder (``newsbt:`` paths name
+    shipped files). The returned dict has a ``_meta`` entry with the config's path and name.
+
+    Raises
+    ------
+    InputNotFoundError
+        The file does not exist.
+    ConfigError
+        Invalid TOML or schema violation (the message names the key).
+    """
+    p = resolve_path(str(path), Path.cwd())
+    if not p.is_file():
+        raise InputNotFoundError(f"config file {path} does not exist: check the path "
+                                 "(an example ships as newsbt:configs/demo.toml)")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: invalid TOML: {e}") from None
+    cfg = validate(raw, origin=str(p))
+    cfg["_meta"] = {"path": str(p), "dir": str(p.parent), "name": p.stem}
+    return cfg
+
+
+def resolve_path(value: str, base: Path) -> Path:
+    """Resolve a config path: ``newsbt:`` prefix -> shipped data, relative -> against ``base``."""
+    if value.startswith("newsbt:"):
+        return data_path(*value[len("newsbt:"):].split("/"))
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def public(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The config without private entries (``_meta``), for hashing and the summary."""
+    return {k: v for k, v in cfg.items() if not k.startswith("_")}

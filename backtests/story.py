@@ -1,0 +1,180 @@
+"""Narrative report sections built from a :class:`~backtests.pipeline.RunResult`: the
+highlighted (seed) event, the market timeline, results by theme and market, and the official
+intervention comparison. Only selection and wording happen here; every number comes from the
+engine, the backtest or the market loader.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from backtests import plots
+from backtests.report import Section
+
+# dated context markers for the April-May 2025 timeline (facts: ../shared/data/news/events_reference.csv)
+APRIL_2025 = pd.DataFrame(
+    {
+        "date": ["2025-04-02", "2025-04-07", "2025-04-09", "2025-04-11", "2025-05-02"],
+        "label": ["tariffs announced (after NY close)", "Treasury sell-off begins", "90-day tariff pause",
+                  "sell-off week ends", "Japan FM: Treasuries a card"],
+    }
+)
+
+
+def _tests_for(study, **where) -> pd.DataFrame:
+    t = study.tests
+    m = np.ones(len(t), dtype=bool)
+    for k, v in where.items():
+        if k in t:
+            m &= (t[k] == v).to_numpy()
+    return t[m]
+
+
+def _pvalue(tests: pd.DataFrame, test: str, start: int, end: int) -> float:
+    r = tests[(tests["test"] == test) & (tests["start"] == start) & (tests["end"] == end)]
+    return float(r["pvalue"].iloc[0]) if len(r) else float("nan")
+
+
+def highlight_section(res) -> Section | None:
+    """The seed event: day 0 per series, AR path and CAR with a placebo p-value."""
+    cfg = res.config["highlight"]
+    study, events = res.study, res.events
+    if not cfg["theme"] or study is None:
+        return None
+    ev = events[events["theme"] == cfg["theme"]]
+    if cfg["date"]:
+        d = pd.Timestamp(str(cfg["date"])).date()
+        ev = ev[pd.to_datetime(ev["timestamp"]).dt.tz_convert("UTC").dt.date == d]
+    if ev.empty:
+        return Section(f"Highlighted event ({cfg['theme']}, {cfg['date']})",
+                       ["No event of this theme on this date was extracted from the articles."])
+    row = ev.iloc[0]
+    eid = row["event_id"]
+    pairs = study.pairs[study.pairs["event_id"] == eid]
+    car = study.car[study.car["event_id"] == eid]
+    w = tuple(study.window)
+    rows = []
+    for _, p in pairs.iterrows():
+        s = p["series"]
+        close, tz = res.market.close_time(s)
+        local = pd.Timestamp(row["timestamp"]).tz_convert(tz)
+        c = car[(car["series"] == s)]
+        tests = _tests_for(study, theme=cfg["theme"], series=s)
+        rec = {"series": s, "article (local time)": f"{local:%a %d %b %Y %H:%M} {tz}",
+               "close": f"{close:%H:%M}", "day 0": f"{pd.Timestamp(p['day0']):%a %d %b %Y}"}
+        for a, b in sorted({(int(x), int(y)) for x, y in zip(c["start"], c["end"], strict=False)}):
+            v = c[(c["start"] == a) & (c["end"] == b)]["car"]
+            rec[f"CAR[{a},{b}] (bp)"] = float(v.iloc[0]) if len(v) else np.nan
+        rec[f"placebo p [{w[0]},{w[1]}]"] = _pvalue(tests, "placebo", *w)
+        rec["placebo p [0,1]"] = _pvalue(tests, "placebo", 0, 1)
+        rows.append(rec)
+    table = pd.DataFrame(rows)
+    ts = pd.Timestamp(row["timestamp"])
+    text = [
+        f"“{row['headline']}” — first article {ts:%a %d %b %Y %H:%M} UTC "
+        f"({ts.tz_convert('Asia/Tokyo'):%H:%M} Tokyo, {ts.tz_convert('America/New_York'):%H:%M} New York), "
+        f"{int(row.get('n_articles', 1))} article(s), mean sentiment {row.get('sentiment', np.nan):+.2f}.",
+        "Day 0 is the first session of each series whose close (of the source used) is at or after the "
+        "article: JGB yields close 15:00 Tokyo, H.15 Treasury yields are 15:30 New York quotes and the "
+        "H.10 USD/JPY rate is fixed at noon New York, so the same article has different day 0s.",
+        "The placebo p-value compares this event's CAR with CARs on random non-event days of the same "
+        "series (same window): the honest test for a single macro news event.",
+    ]
+    sec = Section(f"Highlighted event: {cfg['theme']} ({ts:%d %B %Y})", text)
+    sec.figures.append((f"event_{eid}", plots.plot_event_paths(study, event_id=eid),
+                        "Abnormal changes (bars) and cumulative abnormal change (line), bp, per series"))
+    sec.tables.append(("highlight", table, "Day 0, CAR (bp) and placebo p-value per series"))
+    return sec
+
+
+def timeline_section(res) -> Section | None:
+    """Market levels with events coloured by theme over the highlight period."""
+    cfg = res.config["highlight"]
+    if not cfg["timeline_start"]:
+        return None
+    start, end = str(cfg["timeline_start"]), str(cfg["timeline_end"] or cfg["timeline_start"])
+    ann = APRIL_2025[(APRIL_2025["date"] >= start) & (APRIL_2025["date"] <= end)]
+    sec = Section(f"Market timeline {start} to {end}",
+                  ["Levels in their own units (yields in percent, USD/JPY in yen per dollar); markers are "
+                   "news events (colour: theme, size: |sentiment|); dotted lines mark dated facts."])
+    sec.figures.append(("timeline", plots.plot_timeline(res.market, res.events, start=start, end=end,
+                                                        annotations=ann), "Market levels and news events"))
+    ev = res.events
+    t = pd.to_datetime(ev["timestamp"])
+    sel = ev[(t >= pd.Timestamp(start, tz="UTC")) & (t <= pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1))]
+    cols = [c for c in ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline") if c in sel]
+    sec.tables.append(("timeline_events", sel[cols], "Events in the period"))
+    return sec
+
+
+def themes_section(res) -> Section | None:
+    """CAAR heatmap by theme x series."""
+    if res.study is None:
+        return None
+    sec = Section("Results by theme and market",
+                  ["Mean CAR over the event window per theme and series with the cross-sectional t-test's "
+                   "stars. With few events per theme, read the placebo p-values in the tests table."])
+    sec.figures.append(("car_heatmap", plots.plot_car_heatmap(res.study), "CAAR by theme and series (bp)"))
+    return sec
+
+
+def interventions_section(res) -> Section | None:
+    """Official intervention days: study, overlap handling, news coverage."""
+    st = res.intervention_study
+    if st is None:
+        return None
+    iv = res.interventions
+    n_buy = int((iv["jpy_direction"] == "buy_jpy").sum())
+    n_sell = int((iv["jpy_direction"] == "sell_jpy").sum())
+    ov = getattr(st, "overlaps", pd.DataFrame())
+    text = [
+        f"{len(iv)} official intervention days since {res.config['interventions']['start']} "
+        f"(Japan Ministry of Finance daily records; {n_buy} yen-buying, {n_sell} yen-selling), studied with "
+        f"the same engine on {', '.join(st.pairs['series'].unique()) if len(st.pairs) else 'no series'}.",
+        f"Interventions cluster on consecutive days: {len(ov)} overlapping window pairs were found and "
+        f"handled with overlap='{res.config['interventions']['overlap']}' (table below); "
+        f"{len(st.excluded)} event-series pairs were excluded, each with its reason.",
+        "USD/JPY here is the H.10 noon New York rate: on intervention days it can sit far from the "
+        "intraday extremes, so day-0 moves understate what traders saw.",
+    ]
+    sec = Section("Official intervention days (MOF) since 1995", text)
+    sec.figures.append(("interventions_caar", plots.plot_caar(st, title="CAAR around official intervention "
+                                                                        "days, by yen leg and series"),
+                        "CAAR (bp) around official intervention days with 95 % band"))
+    sec.tables.append(("interventions_tests", st.tests, "Tests by yen leg and series"))
+    if len(ov):
+        sec.tables.append(("interventions_overlaps", ov, "Overlapping windows of clustered intervention days"))
+    sec.tables.append(("interventions_excluded", st.excluded, "Excluded intervention pairs, with reasons"))
+    m = res.matches
+    if m is not None and len(m):
+        news = res.events[res.events["theme"] == "yen_intervention"]
+        if len(news):
+            t = pd.to_datetime(news["timestamp"])
+            lo, hi = t.min().tz_convert(None).normalize(), t.max().tz_convert(None).normalize()
+            span = m[(m["date"] >= lo - pd.Timedelta(days=7)) & (m["date"] <= hi + pd.Timedelta(days=7))]
+            caught = span[span["caught"]]
+            lag = caught["lag_days"]
+            sec.paragraphs.append(
+                f"News-derived yen_intervention events ({len(news)} events, {lo:%Y-%m-%d} to {hi:%Y-%m-%d}) "
+                f"caught {len(caught)} of the {len(span)} official days in that span within "
+                f"±{res.config['interventions']['match_days']} days; median lag "
+                f"{lag.median() if len(lag) else float('nan'):+.1f} days (news date minus MOF date; "
+                "negative = the news came first).")
+            sec.tables.append(("interventions_news_match", span, "Official days vs news events"))
+    return sec
+
+
+def sections(res) -> list[Section]:
+    """All narrative sections that apply to this run, in reading order."""
+    out = [highlight_section(res), timeline_section(res), themes_section(res), interventions_section(res)]
+    notes = [n for n in res.notes if n]
+    if res.rejects is not None and len(res.rejects):
+        notes.append(f"{len(res.rejects)} article rows were rejected by the readers (table below).")
+    secs = [s for s in out if s is not None]
+    if notes or (res.rejects is not None and len(res.rejects)):
+        s = Section("Run notes", notes)
+        if res.rejects is not None and len(res.rejects):
+            s.tables.append(("article_rejects", res.rejects, "Rejected article rows, with reasons"))
+        secs.append(s)
+    return secs

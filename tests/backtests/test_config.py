@@ -1,0 +1,73 @@
+"""Study config validation: every error names the key; defaults fill in; shipped demo config loads."""
+
+from __future__ import annotations
+
+import pytest
+
+from backtests import config
+from signals._paths import data_path
+from signals.errors import ConfigError, InputNotFoundError
+
+
+def test_demo_config_loads_and_is_complete():
+    cfg = config.load_config(data_path("configs", "demo.toml"))
+    assert cfg["market"]["series"]
+    assert cfg["study"]["window"] == [-5, 10]
+    assert cfg["interventions"]["enabled"] is True
+    assert cfg["_meta"]["name"] == "demo"
+    # every newsbt: path in it resolves to a shipped file
+    for p in cfg["articles"]["paths"]:
+        assert config.resolve_path(p, data_path("configs")).is_file()
+
+
+def test_defaults_fill_in():
+    cfg = config.validate({"market": {"series": ["ust_10y"]}})
+    assert cfg["study"]["model"] == "mean"
+    assert cfg["backtest"]["cost_bp"] == 0.5
+    assert cfg["report"]["formats"] == ["html", "md"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"market": {"series": ["x"]}, "studdy": {}}, "unknown section [studdy]"),
+        ({"market": {"series": ["x"], "sauce": "x"}}, "unknown key [market].sauce"),
+        ({"market": {"series": "ust_10y"}}, "[market].series must be a list"),
+        ({"market": {}}, "[market].series is required"),
+        ({"market": {"series": ["x"]}, "study": {"window": [5, -5]}}, "[study].window"),
+        ({"market": {"series": ["x"]}, "study": {"window": [-5, 10.5]}}, "[study].window"),
+        ({"market": {"series": ["x"]}, "backtest": {"holding": True}}, "[backtest].holding"),
+        ({"market": {"series": ["x"]}, "backtest": {"cost_bp": "1"}}, "[backtest].cost_bp must be a number"),
+        ({"market": {"series": ["x"]}, "report": {"formats": ["pdf"]}}, "[report].formats"),
+        ({"market": {"series": ["x"], "start": "2025-13-01"}}, "[market].start"),
+        ({"market": {"series": ["x"]}, "study": {"car_windows": [[1]]}}, "[study].car_windows"),
+    ],
+)
+def test_bad_configs_name_the_key(raw, needle):
+    with pytest.raises(ConfigError) as e:
+        config.validate(raw, origin="my.toml")
+    assert needle in str(e.value)
+    assert "my.toml" in str(e.value)
+
+
+def test_missing_and_invalid_files(tmp_path):
+    with pytest.raises(InputNotFoundError, match="nope.toml"):
+        config.load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[market\nseries = 1")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        config.load_config(bad)
+
+
+def test_relative_paths_resolve_against_config_dir(tmp_path):
+    assert config.resolve_path("a/b.csv", tmp_path) == tmp_path / "a" / "b.csv"
+    assert config.resolve_path("/x/y.csv", tmp_path).as_posix() == "/x/y.csv"
+
+
+def test_config_hash_is_order_independent():
+    a = {"market": {"series": ["a"], "start": "2020-01-01"}, "study": {"model": "mean"}}
+    b = {"study": {"model": "mean"}, "market": {"start": "2020-01-01", "series": ["a"]}}
+    from backtests.report import config_hash
+
+    assert config_hash(a) == config_hash(b)
+    assert config_hash(a) != config_hash({**a, "study": {"model": "raw"}})
