@@ -97,6 +97,8 @@ REQUIRED = {("market", "series")}
 
 
 def _type_name(t) -> str:
+    if t == (int, float):
+        return "number"
     if isinstance(t, tuple):
         return " or ".join(_type_name(x) for x in t)
     return {str: "string", int: "integer", float: "number", bool: "true/false", list: "list",
