@@ -1,28 +1,16 @@
-"""Market data: series registry, sources, cache (stub: filled by the market-data issue)."""
+"""Market data: series registry, sources (fred, mof, yfinance, files, sample), cache, changes.
+
+Public names: :func:`load_market`, :func:`get_spec`, :func:`list_series`,
+:func:`register_series`, :func:`load_interventions`, :func:`to_changes`, and the types
+:class:`Market`, :class:`SeriesSpec`, :class:`SourceRef`, :class:`Provenance`.
+"""
 
 from backtests.market.changes import to_changes
+from backtests.market.interventions import load_interventions
+from backtests.market.load import load_market
+from backtests.market.registry import get_spec, list_series, register_series, yfinance_spec
+from backtests.market.sample import snapshot_meta, snapshot_series
 from backtests.market.spec import Market, Provenance, SeriesSpec, SourceRef
-
-
-def load_market(series, *, start=None, end=None, source="auto"):
-    raise NotImplementedError
-
-
-def get_spec(series_id):
-    raise NotImplementedError
-
-
-def list_series():
-    raise NotImplementedError
-
-
-def register_series(spec):
-    raise NotImplementedError
-
-
-def load_interventions():
-    raise NotImplementedError
-
 
 __all__ = [
     "Market",
@@ -34,5 +22,8 @@ __all__ = [
     "load_interventions",
     "load_market",
     "register_series",
+    "snapshot_meta",
+    "snapshot_series",
     "to_changes",
+    "yfinance_spec",
 ]

@@ -94,6 +94,7 @@ class Provenance:
 
     ``origin`` is ``"snapshot"`` (bundled sample), ``"live"`` (fetched this run), ``"cache"``,
     or ``"user_file"``. ``stale`` is True when an offline run fell back to an old cache.
+    ``snapshot_last`` is the bundled snapshot's last date (ISO) when ``origin == "snapshot"``.
     """
 
     series: str
@@ -109,6 +110,7 @@ class Provenance:
     origin: str = "live"
     stale: bool = False
     attribution: str = ""
+    snapshot_last: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (dates as ISO strings)."""

@@ -1,0 +1,27 @@
+"""Exact text -> float conversion shared by the readers (Python's correctly rounded ``float``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def to_float(text: pd.Series, missing: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(values, bad) for a Series of strings: ``missing`` tokens become NaN, ``bad`` marks cells
+    that are neither a number nor a missing token. Conversion uses Python's ``float`` so values are
+    bit-identical to the decimal text (no fast-path rounding)."""
+    s = text.astype(object).where(text.notna(), "").map(lambda x: str(x).strip()).to_numpy(dtype=object)
+    miss = np.isin(s, np.asarray(missing, dtype=object))
+    out = np.full(len(s), np.nan)
+    bad = np.zeros(len(s), dtype=bool)
+    keep = ~miss
+    try:
+        out[keep] = s[keep].astype(float)
+    except ValueError:
+        conv = pd.to_numeric(pd.Series(s[keep]), errors="coerce").to_numpy(dtype=float)
+        b = np.isnan(conv)
+        idx = np.flatnonzero(keep)
+        bad[idx[b]] = True
+        good = idx[~b]
+        out[good] = s[good].astype(float)
+    return out, bad
