@@ -247,8 +247,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_series(args: argparse.Namespace) -> int:
     from backtests import market as mk
 
-    table = mk.list_series()
-    print(table.to_string(index=False))
+    table = mk.cache_status()
+    print(table.drop(columns=["description"]).to_string(index=False))
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ Public names: :func:`load_market`, :func:`get_spec`, :func:`list_series`,
 from backtests.market.changes import to_changes
 from backtests.market.interventions import load_interventions
 from backtests.market.load import load_market
+from backtests.market.manage import cache_status, fetch, import_file
 from backtests.market.registry import get_spec, list_series, register_series, yfinance_spec
 from backtests.market.sample import snapshot_meta, snapshot_series
 from backtests.market.spec import Market, Provenance, SeriesSpec, SourceRef
@@ -15,6 +16,9 @@ from backtests.market.spec import Market, Provenance, SeriesSpec, SourceRef
 __all__ = [
     "Market",
     "Provenance",
+    "cache_status",
+    "fetch",
+    "import_file",
     "SeriesSpec",
     "SourceRef",
     "get_spec",

@@ -69,6 +69,18 @@ def _prov(spec: SeriesSpec, ref: SourceRef, origin: str, **kw: Any) -> Provenanc
     )
 
 
+def _cache_prov(spec: SeriesSpec, ref: SourceRef, entry: cache.CacheEntry, **kw: Any) -> Provenance:
+    """Provenance of a cached series; a file imported with ``newsbt import`` keeps its own origin."""
+    imported = entry.meta.get("imported_from")
+    if imported:
+        p = _prov(
+            spec, ref, "user_file", retrieved=f"imported {entry.meta['fetched_at']} from {imported}", **kw
+        )
+        p.publisher = entry.meta.get("publisher") or ""
+        return p
+    return _prov(spec, ref, "cache", retrieved=entry.meta["fetched_at"], **kw)
+
+
 def _fetch_live(spec: SeriesSpec, ref: SourceRef, start, end, fetch_kw: Mapping[str, Any]) -> pd.Series:
     fn, _ = LIVE_SOURCES[ref.source]
     kw = dict(fetch_kw.get(ref.source, {}))
@@ -94,7 +106,7 @@ def _from_cache_or_live(
         head_ok = entry.range_start is None or (start is not None and start >= entry.range_start)
         tail_ok = (end is not None and end <= entry.last_date) or entry.age(now) < MAX_AGE
         if head_ok and tail_ok:
-            return entry.values, _prov(spec, ref, "cache", retrieved=entry.meta["fetched_at"])
+            return entry.values, _cache_prov(spec, ref, entry)
     injected = ref.source in fetch_kw and any(
         k in fetch_kw[ref.source] for k in ("download", "opener", "path")
     )
@@ -107,7 +119,7 @@ def _from_cache_or_live(
             NewsbtWarning,
             stacklevel=4,
         )
-        return entry.values, _prov(spec, ref, "cache", retrieved=entry.meta["fetched_at"], stale=True)
+        return entry.values, _cache_prov(spec, ref, entry, stale=True)
     if entry is None or refresh:
         new = _fetch_live(spec, ref, start, end, fetch_kw)
         merged, range_start = new, start
@@ -150,7 +162,7 @@ def _any_cache(spec: SeriesSpec) -> tuple[pd.Series, Provenance] | None:
                 NewsbtWarning,
                 stacklevel=4,
             )
-            return entry.values, _prov(spec, ref, "cache", retrieved=entry.meta["fetched_at"], stale=True)
+            return entry.values, _cache_prov(spec, ref, entry, stale=True)
     return None
 
 
@@ -202,7 +214,7 @@ def _one(
         for ref in spec.sources:
             entry = cache.read_cache(spec.id, ref.source) if ref.source in LIVE_SOURCES else None
             if entry is not None:
-                return entry.values, _prov(spec, ref, "cache", retrieved=entry.meta["fetched_at"])
+                return entry.values, _cache_prov(spec, ref, entry)
         raise DataUnavailableError(
             f"{spec.id}: nothing cached under {cache.cache_dir()}; fetch it online first"
         )
