@@ -41,7 +41,7 @@ from signals.errors import InputFormatError
 
 log = logging.getLogger(__name__)
 
-START = "1995-01-01"
+START = "1994-01-01"  # a year before 1995 so the first 1995 intervention days have estimation windows
 FED_ATTRIBUTION = (
     "Source: Board of Governors of the Federal Reserve System (US), {release}, retrieved from FRED, "
     "Federal Reserve Bank of St. Louis (series {code}). Public domain (US government data); "

@@ -1,7 +1,7 @@
 """``sample`` source: the bundled snapshot of real daily levels (package data ``data/market``).
 
 US Treasury yields (H.15) and USD/JPY (H.10) from the Federal Reserve via FRED, JGB yields from
-Japan's Ministry of Finance, 1995-01-01 to the last date of the files they were built from (see
+Japan's Ministry of Finance, 1994-01-01 (a year before the 1995 intervention days, for estimation windows) to the last date of the files they were built from (see
 ``snapshot.json`` and :mod:`backtests.market.build_sample`). Located only through
 :func:`signals._paths.data_path`, so it works from a wheel too.
 """

@@ -42,19 +42,19 @@ def test_snapshot_equals_publisher_files_exactly(snap, shared_data):
         assert lv[sid].reindex(miss).isna().all()
         tidy = files.read_table(m / "ust_yields_daily.csv")[sid]
         _exact_on_common(lv[sid], tidy)
-        # every tidy value since 1995 is in the snapshot
-        assert lv[sid].dropna().index.equals(tidy.loc["1995":].dropna().index)
+        # every tidy value since 1994 is in the snapshot
+        assert lv[sid].dropna().index.equals(tidy.loc["1994":].dropna().index)
     fx = fred.read_fred_csv(m / "fred_DEXJPUS.csv")["DEXJPUS"]
     assert _exact_on_common(lv["usdjpy"], fx) > 2400
     assert (
         lv["usdjpy"]
         .dropna()
-        .index.equals(files.read_table(m / "usdjpy_daily.csv")["usdjpy"].loc["1995":].dropna().index)
+        .index.equals(files.read_table(m / "usdjpy_daily.csv")["usdjpy"].loc["1994":].dropna().index)
     )
     pubj = mof.read_mof_csv(m / "mof_jgbcm_all.csv")
     for sid in JGB:
         _exact_on_common(lv[sid], pubj[sid])
-        assert lv[sid].dropna().index.equals(pubj[sid].loc["1995":].dropna().index)
+        assert lv[sid].dropna().index.equals(pubj[sid].loc["1994":].dropna().index)
 
 
 def test_known_values_and_units(snap):
@@ -75,8 +75,8 @@ def test_known_values_and_units(snap):
     assert lv["ust_10y"].loc["2023":].dropna().between(3, 5.5).all()
     assert lv["usdjpy"].loc["2024"].dropna().between(139, 162).all()
     assert lv["jgb_10y"].loc["2016":"2020"].min() < 0  # negative yields are real
-    assert snap.levels.index[0] >= pd.Timestamp("1995-01-01")
-    assert lv["ust_10y"].first_valid_index() == pd.Timestamp("1995-01-03")
+    assert snap.levels.index[0] >= pd.Timestamp("1994-01-01")
+    assert lv["ust_10y"].first_valid_index() == pd.Timestamp("1994-01-03")
 
 
 def test_provenance_names_snapshot_and_last_date(snap):
