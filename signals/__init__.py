@@ -4,7 +4,7 @@
 """
 
 from signals._version import __version__
-from signals.articles import read_articles
+from signals.articles import ARTICLE_COLUMNS, dedupe_articles, read_articles, sample_articles
 from signals.errors import (
     ConfigError,
     InputFormatError,
@@ -12,23 +12,29 @@ from signals.errors import (
     NewsbtError,
     NewsbtWarning,
 )
-from signals.events import events_from_table, extract_events
-from signals.sentiment import score_sentiment
-from signals.themes import ThemeBook, default_themes, load_themes, tag_themes
+from signals.events import EVENT_COLUMNS, events_from_table, extract_events
+from signals.sentiment import FINANCE_LEXICON, score_sentiment
+from signals.themes import Theme, ThemeBook, default_themes, load_themes, tag_themes
 
 __all__ = [
+    "ARTICLE_COLUMNS",
+    "EVENT_COLUMNS",
+    "FINANCE_LEXICON",
     "ConfigError",
     "InputFormatError",
     "InputNotFoundError",
     "NewsbtError",
     "NewsbtWarning",
+    "Theme",
     "ThemeBook",
     "__version__",
+    "dedupe_articles",
     "default_themes",
     "events_from_table",
     "extract_events",
     "load_themes",
     "read_articles",
+    "sample_articles",
     "score_sentiment",
     "tag_themes",
 ]

@@ -1,0 +1,313 @@
+"""Article readers: every real file in ../shared/data/news, timestamps, rejects, dedup."""
+
+from __future__ import annotations
+
+import csv
+import email.utils
+import hashlib
+import html
+import json
+import zipfile
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import signals
+from signals.articles import dedupe_articles
+from signals.errors import ConfigError, InputFormatError, InputNotFoundError
+
+# file, tz, rows in the file (README of shared/data/news)
+REAL = [
+    ("reuters_2006_2013_themes.csv", None, 6273),
+    ("financial_headlines_2017_2020.csv", "America/New_York", 53330),
+    ("rss_general_news_2022_subset.csv", None, 3381),
+    ("newsapi_headlines_2025_04.csv", None, 30),
+    ("rss_business_headlines_2026.jsonl", None, 5145),
+    ("japan_times_sample_2002_2022.csv", None, 601),
+    ("gdelt_gkg_20230702153000_articles.csv", None, 951),
+    ("raw/cnbc_finance_rss_20190729.xml", None, 30),
+    ("raw/gdelt_20230702153000_subset.gkg.csv", None, 81),
+]
+
+
+@pytest.mark.parametrize(("name", "tz", "rows"), REAL)
+def test_every_real_file_reads_and_counts(shared_data, name, tz, rows):
+    arts, rej = signals.read_articles(shared_data / "news" / name, tz=tz, errors="collect")
+    stats = arts.attrs["newsbt_read"]
+    assert stats["rows_in"] == rows
+    assert len(arts) + len(rej) == rows
+    assert stats["rows_out"] + stats["rejected"] + stats["duplicates"] == rows
+    assert arts["published"].dt.tz is not None and str(arts["published"].dt.tz) == "UTC"
+    assert arts["published"].notna().all()
+    assert arts["article_id"].is_unique
+    assert list(arts.columns[:7]) == [
+        "article_id",
+        "published",
+        "published_precision",
+        "title",
+        "body",
+        "source",
+        "url",
+    ]
+    # every reject is a duplicate here (these files are clean), and points at a kept article
+    assert set(rej["reason"]) <= {"duplicate_url", "duplicate_title_48h"}
+    assert rej["duplicate_of"].isin(arts["article_id"]).all()
+
+
+def test_published_matches_independent_parse(shared_data):
+    # Japan Times keeps +09:00; Reuters raw is 'Wed Sep 15, 2010 12:30am EDT' next to its UTC
+    jt = pd.read_csv(
+        shared_data / "news" / "japan_times_sample_2002_2022.csv", dtype=str, keep_default_na=False
+    )
+    arts = signals.read_articles(shared_data / "news" / "japan_times_sample_2002_2022.csv")
+    want = sorted(datetime.fromisoformat(s).astimezone(UTC) for s in jt["published"])
+    assert [t.to_pydatetime() for t in arts["published"]] == want
+
+    raw, rej = signals.read_articles(
+        shared_data / "news" / "reuters_2006_2013_themes.csv",
+        published="published_raw",
+        errors="collect",
+        dedup=False,
+    )
+    assert len(rej) == 0
+    ref = pd.read_csv(shared_data / "news" / "reuters_2006_2013_themes.csv", dtype=str, keep_default_na=False)
+    expected = pd.to_datetime(ref["published"], utc=True)
+    got = raw.set_index("url")["published"]
+    assert (got.loc[ref["url"]].to_numpy() == expected.to_numpy()).all()
+
+
+def test_rss_without_seconds_and_html(shared_data):
+    path = shared_data / "news" / "raw" / "cnbc_finance_rss_20190729.xml"
+    arts = signals.read_articles(path)
+    xml = path.read_text()
+    import re
+
+    items = re.findall(r"<item>.*?</item>", xml, re.S)
+    want = sorted(
+        datetime(
+            *email.utils.parsedate_tz(re.search(r"<pubDate>(.*?)</pubDate>", it).group(1))[:6], tzinfo=UTC
+        )
+        for it in items
+    )
+    assert [t.to_pydatetime() for t in arts["published"]] == want
+    assert (arts["published_precision"] == "minute").all()
+    assert arts["published"].max() == pd.Timestamp("2019-07-29 13:55", tz="UTC")
+    assert not arts["body"].str.contains("&#039;|&amp;|<", regex=True).any()
+    assert arts["title"].str.contains("US-China trade talks resume in Shanghai").any()
+
+
+def test_gdelt_raw_matches_tidy(shared_data):
+    raw = signals.read_articles(
+        shared_data / "news" / "raw" / "gdelt_20230702153000_subset.gkg.csv", dedup=False
+    )
+    tidy = pd.read_csv(
+        shared_data / "news" / "gdelt_gkg_20230702153000_articles.csv", dtype=str, keep_default_na=False
+    )
+    tidy = tidy[tidy["in_raw_subset"] == "1"].set_index("gkg_record_id")
+    raw = raw.set_index("gkg_record_id").loc[tidy.index]
+    assert len(raw) == 81
+    assert (raw["published"] == pd.Timestamp("2023-07-02 15:30", tz="UTC")).all()
+    # the tidy file keeps GDELT's HTML entities (&#x2013;); the reader decodes them
+    assert (raw["title"] == tidy["title"].map(html.unescape)).all()
+    assert np.allclose(raw["tone"].to_numpy(), tidy["tone"].astype(float).to_numpy())
+    assert (raw["url"] == tidy["url"]).all()
+    has = tidy["page_precise_pub_ts"] != ""
+    assert (
+        raw.loc[has, "page_published"] == pd.to_datetime(tidy.loc[has, "page_precise_pub_ts"], utc=True)
+    ).all()
+    # V1 theme names appear among the V2 themes we keep
+    first = tidy["themes"].iloc[0].split(";")[0]
+    assert first in raw["gdelt_themes"].iloc[0].split(";")
+
+
+def test_gdelt_zip(shared_data, tmp_path):
+    src = shared_data / "news" / "raw" / "gdelt_20230702153000_subset.gkg.csv"
+    z = tmp_path / "20230702153000.gkg.csv.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(src, "20230702153000.gkg.csv")
+    a = signals.read_articles(z, dedup=False)
+    b = signals.read_articles(src, dedup=False)
+    assert a["article_id"].tolist() == b["article_id"].tolist()
+
+
+def test_naive_and_date_only_need_tz(shared_data):
+    path = shared_data / "news" / "financial_headlines_2017_2020.csv"
+    with pytest.raises(
+        InputFormatError, match=r"financial_headlines_2017_2020\.csv row \d+: published=.*tz="
+    ):
+        signals.read_articles(path)
+    arts, rej = signals.read_articles(path, errors="collect", dedup=False)
+    with path.open(encoding="utf-8") as fh:
+        n_day = sum(1 for r in csv.DictReader(fh) if r["published_precision"] == "day")
+    assert (rej["reason"] == "date_only_without_tz").sum() == n_day
+    assert len(arts) + len(rej) == 53330
+    # Investing.com times in published_raw are naive (the README: they are UTC)
+    j = shared_data / "news" / "rss_business_headlines_2026.jsonl"
+    _, rej2 = signals.read_articles(j, published="published_raw", errors="collect", dedup=False)
+    assert set(rej2["reason"]) == {"naive_timestamp"}
+    assert (rej2["value"].str.match(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")).all()
+    utc = signals.read_articles(j, published="published_raw", tz="UTC", dedup=False)
+    tidy = signals.read_articles(j, dedup=False)
+    assert (utc.set_index("article_id")["published"] == tidy.set_index("article_id")["published"]).all()
+
+
+def test_date_only_is_end_of_day_in_tz():
+    df = pd.DataFrame({"date": ["2025-05-02", "2025-05-02T10:50:00+09:00"], "headline": ["a", "b"]})
+    arts = signals.read_articles(df, tz="Asia/Tokyo", dedup=False)
+    day = arts.set_index("title").loc["a"]
+    assert day["published"] == pd.Timestamp("2025-05-02 14:59:59", tz="UTC")  # 23:59:59 JST
+    assert day["published_precision"] == "day"
+    assert arts.set_index("title").loc["b", "published"] == pd.Timestamp("2025-05-02 01:50", tz="UTC")
+
+
+def test_formats_epoch_rfc822_offsets_and_rejects():
+    df = pd.DataFrame(
+        {
+            "pubDate": [
+                "Fri, 02 May 2025 10:50:00 +0900",
+                "1746150600",
+                "20250502015000",
+                "2025-05-02T01:50:00.123Z",
+                "not a date",
+                "",
+                "Wed Sep 15, 2010 12:30am EDT",
+            ],
+            "headline": list("abcdefg"),
+            "text": "",
+        }
+    )
+    arts, rej = signals.read_articles(df, errors="collect", dedup=False)
+    got = arts.set_index("title")["published"]
+    assert got["a"] == pd.Timestamp("2025-05-02 01:50", tz="UTC")
+    assert got["b"] == pd.Timestamp(1746150600, unit="s", tz="UTC")
+    assert got["d"] == pd.Timestamp("2025-05-02 01:50:00.123", tz="UTC")
+    assert got["g"] == pd.Timestamp("2010-09-15 04:30", tz="UTC")
+    assert dict(zip(rej["row"], rej["reason"])) == {
+        3: "naive_timestamp",
+        5: "unparseable_timestamp",
+        6: "missing_timestamp",
+    }
+    assert (rej["field"] == "pubDate").all()
+
+
+def test_jsonl_bad_line_parquet_folder_and_glob(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text(
+        json.dumps({"published": "2025-04-09T13:35:00-04:00", "title": "x", "url": "u1"}) + "\n{broken\n",
+        encoding="utf-8",
+    )
+    arts, rej = signals.read_articles(p, errors="collect")
+    assert len(arts) == 1 and rej["reason"].tolist() == ["invalid_json"] and rej["row"].tolist() == [2]
+    pq = tmp_path / "sub" / "b.parquet"
+    pq.parent.mkdir()
+    pd.DataFrame(
+        {"timestamp": pd.to_datetime(["2025-04-09 17:35"], utc=True), "title": ["y"], "link": ["u2"]}
+    ).to_parquet(pq)
+    both, rej = signals.read_articles(tmp_path, errors="collect")
+    assert sorted(both["url"]) == ["u1", "u2"] and len(rej) == 1
+    assert len(signals.read_articles(str(tmp_path / "**" / "*.parquet"))) == 1
+    with pytest.raises(InputNotFoundError):
+        signals.read_articles(tmp_path / "nope.csv")
+    with pytest.raises(InputNotFoundError):
+        signals.read_articles(str(tmp_path / "*.xml"))
+    with pytest.raises(ConfigError):
+        signals.read_articles(p, errors="ignore")
+    with pytest.raises(ConfigError):
+        signals.read_articles(p, headline="title")
+    with pytest.raises(InputFormatError, match="no timestamp column"):
+        signals.read_articles(pd.DataFrame({"title": ["x"]}))
+
+
+def test_atom_feed(tmp_path):
+    atom = tmp_path / "f.atom"
+    atom.write_text(
+        """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Desk</title>
+<entry><title>Yen jumps</title><link href="https://x/1"/><updated>2024-04-29T15:05:00+09:00</updated>
+<summary>Dollar &amp; yen</summary></entry></feed>""",
+        encoding="utf-8",
+    )
+    a = signals.read_articles(atom)
+    assert a["published"].iloc[0] == pd.Timestamp("2024-04-29 06:05", tz="UTC")
+    assert a["source"].iloc[0] == "Desk" and a["body"].iloc[0] == "Dollar & yen"
+
+
+def test_article_id_is_stable_sha1_of_url():
+    df = pd.DataFrame(
+        {"published": ["2025-05-02T01:50:00Z"], "title": ["t"], "url": ["https://example.org/a"]}
+    )
+    a = signals.read_articles(df)
+    assert a["article_id"].iloc[0] == hashlib.sha1(b"url\x1fhttps://example.org/a").hexdigest()[:16]
+
+
+def test_dedup_rules():
+    t0 = pd.Timestamp("2025-04-09 12:00", tz="UTC")
+    df = pd.DataFrame(
+        {
+            "published": [
+                t0,
+                t0 + pd.Timedelta("1h"),
+                t0 + pd.Timedelta("47h"),
+                t0 + pd.Timedelta("49h"),
+                t0,
+                t0,
+            ],
+            "title": ["Stocks soar!", "stocks soar", "Stocks  SOAR", "Stocks soar", "Other", "Other 2"],
+            "source": ["A", "A", "A", "A", "B", "B"],
+            "url": ["", "", "", "", "https://u", "https://u"],
+        }
+    )
+    arts, rej = signals.read_articles(df, errors="collect")
+    assert len(arts) == 3  # earliest 'stocks soar', the one 49 h later, one of the URL pair
+    assert sorted(rej["reason"]) == ["duplicate_title_48h", "duplicate_title_48h", "duplicate_url"]
+    kept = arts[arts["source"] == "A"]["published"].tolist()
+    assert kept == [t0, t0 + pd.Timedelta("49h")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 200),
+            st.sampled_from(["a b", "A  b!", "c", "d"]),
+            st.sampled_from(["S", "T"]),
+            st.sampled_from(["", "", "u1", "u2"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_dedup_accounting_and_order_invariance(rows, rnd):
+    df = pd.DataFrame(rows, columns=["h", "title", "source", "url"])
+    df["published"] = pd.Timestamp("2025-01-01", tz="UTC") + pd.to_timedelta(df["h"], unit="h")
+    arts, rej = signals.read_articles(df.drop(columns="h"), errors="collect")
+    assert len(arts) + len(rej) == len(df)
+    shuffled = df.sample(frac=1, random_state=rnd.randint(0, 10_000))
+    arts2, _ = signals.read_articles(shuffled.drop(columns="h"), errors="collect")
+    assert arts["article_id"].tolist() == arts2["article_id"].tolist()
+    # no two kept articles share a URL or (source, title) within 48 h
+    assert not arts.loc[arts["url"] != "", "url"].duplicated().any()
+    key = (
+        arts["source"] + "|" + arts["title"].str.lower().str.replace(r"[^\w$%]+", " ", regex=True).str.strip()
+    )
+    for _, g in arts.groupby(key):
+        assert (g["published"].diff().dropna() > pd.Timedelta("48h")).all()
+
+
+def test_dedupe_articles_direct():
+    df = pd.DataFrame(
+        {
+            "article_id": ["b", "a"],
+            "published": pd.to_datetime(["2025-01-01 01:00", "2025-01-01 00:00"], utc=True),
+            "title": ["x", "x"],
+            "source": ["s", "s"],
+            "url": ["", ""],
+        }
+    )
+    kept, dups = dedupe_articles(df)
+    assert kept["article_id"].tolist() == ["a"] and dups["duplicate_of"].tolist() == ["a"]
