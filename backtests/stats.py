@@ -1,0 +1,440 @@
+"""Event-study test statistics (all two-sided).
+
+Every function works column-wise on arrays of abnormal returns (pairs x relative days, or pairs x
+CAR windows) with NaN for missing values, or on the per-group accumulators built by
+:func:`backtests.engine.run_engine`. Each returns a dict of equal-length arrays ``statistic``,
+``pvalue``, ``n`` (pairs used) and ``n_pos`` (pairs with a positive value, NaN where not
+applicable). Statistics are dimensionless; inputs are in the caller's unit (bp, percent, ...).
+
+References: Brown & Warner (1985), Patell (1976), Boehmer, Musumeci & Poulsen (1991),
+Kolari & Pynnonen (2010), Corrado (1989), Cowan (1992), Wilcoxon (1945).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import sparse
+from scipy import stats as sps
+
+__all__ = [
+    "TEST_NAMES",
+    "bmp",
+    "brown_warner",
+    "corrado_rank",
+    "generalized_sign",
+    "kolari_pynnonen",
+    "kp_rbar_delta",
+    "kp_rbar_pairs",
+    "patell",
+    "placebo",
+    "sign",
+    "t_cross_section",
+    "wilcoxon",
+]
+
+TEST_NAMES = (
+    "t_cross_section",
+    "brown_warner",
+    "patell",
+    "bmp",
+    "kolari_pynnonen",
+    "corrado_rank",
+    "sign",
+    "generalized_sign",
+    "wilcoxon",
+    "placebo",
+)
+
+
+def _res(stat, p, n, n_pos=None) -> dict:
+    stat = np.asarray(stat, dtype=float)
+    n = np.broadcast_to(np.asarray(n, dtype=float), stat.shape).copy()
+    n_pos = np.full(stat.shape, np.nan) if n_pos is None else np.asarray(n_pos, dtype=float)
+    return {"statistic": stat, "pvalue": np.asarray(p, dtype=float), "n": n, "n_pos": n_pos}
+
+
+def _p_t(stat, df):
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(stat) & (np.asarray(df) > 0), 2.0 * sps.t.sf(np.abs(stat), df), np.nan)
+
+
+def _p_norm(stat):
+    return np.where(np.isfinite(stat), 2.0 * sps.norm.sf(np.abs(stat)), np.nan)
+
+
+def _col_mean_sd(x: np.ndarray):
+    """Column mean, sd (ddof 1) and count over non-missing values (column by column: the
+    temporaries stay one column long)."""
+    m = x.shape[1]
+    mean, sd, n = np.full(m, np.nan), np.full(m, np.nan), np.zeros(m, dtype=np.int64)
+    for j in range(m):  # loop over relative days / windows, never over events
+        v = x[:, j]
+        v = v[~np.isnan(v)]
+        n[j] = len(v)
+        if len(v):
+            mean[j] = v.mean()
+        if len(v) > 1:
+            sd[j] = v.std(ddof=1)
+    return mean, sd, n
+
+
+def t_cross_section(x: np.ndarray) -> dict:
+    """Cross-sectional t test: mean / (sd / sqrt(N)), Student t with N - 1 df.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, m)
+        AR (per relative day) or CAR (per window), any unit; NaN = missing.
+    """
+    mean, sd, n = _col_mean_sd(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = mean / (sd / np.sqrt(n))
+    return _res(stat, _p_t(stat, n - 1), n, (x > 0).sum(axis=0))
+
+
+def brown_warner(
+    ar: np.ndarray, est_sum: np.ndarray, est_cnt: np.ndarray, mean_l: float, windows=None, offset: int = 0
+) -> tuple[dict, dict]:
+    """Brown-Warner (1985) crude dependence adjustment.
+
+    Parameters
+    ----------
+    ar : ndarray, shape (N, W)
+        Event-window abnormal returns, any unit.
+    est_sum, est_cnt : ndarray, shape (L,)
+        Sum and count of abnormal returns over pairs on each estimation relative day.
+    mean_l : float
+        Mean number of estimation observations per pair (df = mean_l - 1).
+    windows : list of (int, int), optional
+        CAR windows as column slices (start, end inclusive, in relative days); ``offset`` is
+        the relative day of column 0.
+
+    Returns
+    -------
+    daily, window : dict
+        Daily: AAR_t / sd(AAR_est); window: sum of daily statistics / sqrt(T).
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aar_est = est_sum / est_cnt
+    aar_est = aar_est[est_cnt > 0]
+    sd = np.std(aar_est, ddof=1) if len(aar_est) > 1 else np.nan
+    mean, _, n = _col_mean_sd(ar)
+    df = mean_l - 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = mean / sd
+    daily = _res(stat, _p_t(stat, df), n, (ar > 0).sum(axis=0))
+    wstat, wn = [], []
+    for w0, w1 in windows or []:
+        sl = slice(w0 - offset, w1 - offset + 1)
+        wstat.append(stat[sl].sum() / np.sqrt(w1 - w0 + 1))
+        wn.append(n[sl].min())
+    wstat = np.array(wstat)
+    return daily, _res(wstat, _p_t(wstat, df), wn)
+
+
+def patell(sar: np.ndarray, dof: np.ndarray) -> dict:
+    """Patell (1976): sum_i SAR_i / sqrt(sum_i df_i / (df_i - 2)), standard normal.
+
+    Parameters
+    ----------
+    sar : ndarray, shape (N, m)
+        Standardised abnormal returns (or SCAR per window); NaN = missing.
+    dof : ndarray, shape (N,)
+        Residual degrees of freedom of each pair's estimation (must exceed 2).
+    """
+    valid = ~np.isnan(sar)
+    var = np.where(dof > 2, dof / (dof - 2.0), np.nan)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = np.where(valid, sar, 0.0).sum(axis=0) / np.sqrt(np.where(valid, var, 0.0).sum(axis=0))
+    return _res(stat, _p_norm(stat), valid.sum(axis=0), (sar > 0).sum(axis=0))
+
+
+def bmp(sar: np.ndarray) -> dict:
+    """Boehmer, Musumeci & Poulsen (1991): mean SAR / (sd SAR / sqrt(N)), t with N - 1 df.
+
+    Parameters
+    ----------
+    sar : ndarray, shape (N, m)
+        Standardised abnormal returns (or SCAR per window).
+    """
+    mean, sd, n = _col_mean_sd(sar)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = mean / (sd / np.sqrt(n))
+    return _res(stat, _p_t(stat, n - 1), n, (sar > 0).sum(axis=0))
+
+
+def kolari_pynnonen(bmp_res: dict, rbar) -> dict:
+    """Kolari & Pynnonen (2010) adjustment of BMP for cross-correlation.
+
+    statistic = BMP * sqrt((1 - rbar) / (1 + (N - 1) rbar)); t with N - 1 df.
+
+    Parameters
+    ----------
+    bmp_res : dict
+        Output of :func:`bmp`.
+    rbar : float or ndarray
+        Mean over pairs i != j of rho_ij * o_ij (see :func:`kp_rbar_delta`).
+    """
+    n = bmp_res["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        adj = np.sqrt((1.0 - rbar) / (1.0 + (n - 1.0) * rbar))
+    stat = bmp_res["statistic"] * adj
+    return _res(stat, _p_t(stat, n - 1), n, bmp_res["n_pos"])
+
+
+def kp_rbar_delta(
+    a_rows: np.ndarray, self_sum: float, l_nom: int, n: int, lengths, p: np.ndarray | None = None
+) -> tuple[float, np.ndarray]:
+    """Mean weighted residual correlation from the day-aggregated accumulator (index calendar).
+
+    With u_i the standardised estimation residuals of pair i (residual / RMS residual, 0 where
+    missing), rho_ij = (1 / n_ij) sum over common calendar days of u_i u_j, n_ij = L - |delta|
+    common estimation days of two pairs whose day 0 differ by delta rows, and o_ij = the share
+    of the tested window's days both windows cover. Cost O(event days x L x T), not O(N^2).
+
+    Parameters
+    ----------
+    a_rows : ndarray, shape (R, L)
+        Sum of u_i over the pairs with day 0 at row ``p[r]`` (or at row r when ``p`` is None),
+        by estimation day.
+    self_sum : float
+        Sum over pairs of sum_k u_ik^2 (the i = j terms to remove).
+    l_nom : int
+        Nominal estimation length L (days).
+    n : int
+        Number of pairs.
+    lengths : sequence of int
+        Lengths T (days) of the tested windows.
+    p : ndarray of int, shape (R,), optional
+        Sorted distinct day-0 rows of ``a_rows``.
+
+    Returns
+    -------
+    daily : float
+        rbar for a daily test (o_ij = 1 when both pairs are on the same date).
+    windows : ndarray
+        rbar for each window length.
+    """
+    lengths = np.asarray(list(lengths), dtype=int)
+    tmax = int(lengths.max()) if len(lengths) else 1
+    if p is None:
+        p = np.arange(a_rows.shape[0])
+    s_d = np.zeros(tmax)
+    for dlt in range(min(tmax, l_nom)):
+        j = np.searchsorted(p, p + dlt)
+        j_ok = j < len(p)
+        match = np.zeros(len(p), dtype=bool)
+        match[j_ok] = p[j[j_ok]] == p[j_ok] + dlt
+        if match.any():
+            s_d[dlt] = np.einsum("pk,pk->", a_rows[match, dlt:], a_rows[j[match], : l_nom - dlt])
+    s_d[0] -= self_sum
+    denom = n * (n - 1.0)
+    if denom <= 0:
+        return np.nan, np.full(len(lengths), np.nan)
+    daily = s_d[0] / l_nom / denom
+    out = []
+    dl = np.arange(tmax)
+    for t in lengths:
+        o = np.clip(t - dl, 0, None) / t
+        mult = np.where(dl == 0, 1.0, 2.0)
+        out.append((mult * o * s_d / (l_nom - dl)).sum() / denom)
+    return daily, np.array(out)
+
+
+def kp_rbar_pairs(
+    u: np.ndarray,
+    est_cols: np.ndarray,
+    win_cols: np.ndarray,
+    n_cols: int,
+    windows: list[tuple[int, int]],
+    offset: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean weighted residual correlation from pair-level residuals (any calendar).
+
+    Same definition as :func:`kp_rbar_delta`, with n_ij the number of calendar dates the two
+    estimation windows share, computed over the pairs whose event windows touch (sparse).
+
+    Parameters
+    ----------
+    u : ndarray, shape (N, L)
+        Standardised estimation residuals (0 where missing).
+    est_cols : ndarray of int, shape (N, L)
+        Calendar column of each estimation day (-1: no such date).
+    win_cols : ndarray of int, shape (N, W)
+        Calendar column of each event-window day.
+    n_cols : int
+        Number of calendar columns.
+    windows : list of (int, int)
+        Tested windows in relative days; ``offset`` = relative day of column 0 of ``win_cols``.
+
+    Returns
+    -------
+    daily : ndarray, shape (W,)
+        rbar per relative day.
+    wins : ndarray, shape (len(windows),)
+        rbar per window.
+    """
+    n, l_nom = u.shape
+    w = win_cols.shape[1]
+    denom = n * (n - 1.0)
+    if denom <= 0:
+        return np.full(w, np.nan), np.full(len(windows), np.nan)
+
+    def indicator(cols, vals=None):
+        ok = cols >= 0
+        rr = np.repeat(np.arange(cols.shape[0]), cols.shape[1])[ok.ravel()]
+        cc = cols.ravel()[ok.ravel()]
+        vv = np.ones(len(rr)) if vals is None else vals.ravel()[ok.ravel()]
+        return sparse.csr_matrix((vv, (rr, cc)), shape=(cols.shape[0], n_cols))
+
+    wm = indicator(win_cols)
+    touch = (wm @ wm.T).tocoo()
+    sel = touch.row < touch.col
+    ii, jj = touch.row[sel], touch.col[sel]
+    if len(ii) == 0:
+        return np.zeros(w), np.zeros(len(windows))
+    um = indicator(est_cols, u)
+    em = indicator(est_cols)
+    num = np.asarray(um[ii].multiply(um[jj]).sum(axis=1)).ravel()
+    nij = np.asarray(em[ii].multiply(em[jj]).sum(axis=1)).ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = np.where(nij > 0, num / nij, 0.0)
+    same = win_cols[ii] == win_cols[jj]  # (npairs, W)
+    daily = 2.0 * (same * rho[:, None]).sum(axis=0) / denom
+    wins = []
+    for w0, w1 in windows:
+        ci = win_cols[ii, w0 - offset : w1 - offset + 1]
+        cj = win_cols[jj, w0 - offset : w1 - offset + 1]
+        common = (ci[:, :, None] == cj[:, None, :]).sum(axis=(1, 2))
+        wins.append(2.0 * (rho * common / (w1 - w0 + 1)).sum() / denom)
+    return daily, np.array(wins)
+
+
+def corrado_rank(rank_sum: np.ndarray, rank_cnt: np.ndarray, n_est: int, n_pairs: int) -> tuple[dict, dict]:
+    """Corrado (1989) rank test (daily) and Cowan (1992) multi-day version.
+
+    Parameters
+    ----------
+    rank_sum, rank_cnt : ndarray, shape (L + T,)
+        Sum over pairs of (K_it - mean rank_i) and the number of pairs, for each of the L
+        estimation days followed by the T tested days (ranks within pair over those days).
+    n_est : int
+        L, the number of estimation columns.
+    n_pairs : int
+        Pairs in the test (reported as n for the window).
+
+    Returns
+    -------
+    daily : dict
+        Statistic per tested day: mean deviation / S (normal).
+    window : dict
+        One value: sqrt(T) * mean over tested days of the mean deviation / S.
+    """
+    ok = rank_cnt > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dbar = np.where(ok, rank_sum / rank_cnt, np.nan)
+    s = np.sqrt(np.nanmean(dbar[ok] ** 2)) if ok.any() else np.nan
+    tested = dbar[n_est:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = tested / s
+        t = np.isfinite(tested).sum()
+        wstat = np.sqrt(t) * np.nanmean(tested) / s if t else np.nan
+    daily = _res(stat, _p_norm(stat), rank_cnt[n_est:])
+    window = _res(np.array([wstat]), _p_norm(np.array([wstat])), [n_pairs])
+    return daily, window
+
+
+def sign(x: np.ndarray) -> dict:
+    """Sign test: (N+ - N/2) / sqrt(N/4), standard normal.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, m)
+        AR or CAR, any unit. N counts non-missing values, N+ strictly positive ones.
+    """
+    n = (~np.isnan(x)).sum(axis=0)
+    npos = (x > 0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = (npos - n / 2.0) / np.sqrt(n / 4.0)
+    return _res(stat, _p_norm(stat), n, npos)
+
+
+def generalized_sign(x: np.ndarray, p_hat: float) -> dict:
+    """Cowan (1992) generalised sign test: (N+ - N p) / sqrt(N p (1 - p)), standard normal.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, m)
+        AR or CAR, any unit.
+    p_hat : float
+        Fraction of positive abnormal returns over all estimation-window days of all pairs.
+    """
+    n = (~np.isnan(x)).sum(axis=0)
+    npos = (x > 0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = (npos - n * p_hat) / np.sqrt(n * p_hat * (1.0 - p_hat))
+    return _res(stat, _p_norm(stat), n, npos)
+
+
+def wilcoxon(x: np.ndarray) -> dict:
+    """Wilcoxon signed-rank test, normal approximation of W+ (zeros dropped, ties averaged).
+
+    z = (W+ - n(n+1)/4) / sqrt(n(n+1)(2n+1)/24 - sum(t^3 - t)/48), without continuity
+    correction.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, m)
+        AR or CAR, any unit.
+    """
+    m = x.shape[1]
+    stat = np.full(m, np.nan)
+    nn = np.zeros(m)
+    npos = np.zeros(m)
+    for j in range(m):  # loop over relative days / windows, never over events
+        v = x[:, j]
+        v = v[~np.isnan(v) & (v != 0)]
+        n = len(v)
+        nn[j] = n
+        npos[j] = (v > 0).sum()
+        if n == 0:
+            continue
+        r = sps.rankdata(np.abs(v))
+        wplus = r[v > 0].sum()
+        _, cnt = np.unique(np.abs(v), return_counts=True)
+        var = n * (n + 1) * (2 * n + 1) / 24.0 - (cnt**3 - cnt).sum() / 48.0
+        if var > 0:
+            stat[j] = (wplus - n * (n + 1) / 4.0) / np.sqrt(var)
+    return _res(stat, _p_norm(stat), nn, npos)
+
+
+def placebo(observed: np.ndarray, draws: np.ndarray, n) -> dict:
+    """Empirical placebo test against pseudo-event averages.
+
+    Parameters
+    ----------
+    observed : ndarray, shape (m,)
+        Observed AAR (per day) or CAAR (per window), in the input unit.
+    draws : ndarray, shape (K, m)
+        The same quantity for K random pseudo-event sets.
+    n : array-like
+        Pairs in the observed average.
+
+    Returns
+    -------
+    dict
+        statistic = observed / sd(draws) (dimensionless); p-value =
+        (1 + #{|draw| >= |observed|}) / (K + 1).
+    """
+    draws = np.asarray(draws, dtype=float)
+    ok = ~np.isnan(draws)
+    k = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.nanstd(draws, axis=0, ddof=1)
+        stat = observed / sd
+        exceed = (np.abs(np.where(ok, draws, 0.0)) >= np.abs(observed)[None, :]) & ok
+        p = np.where((k > 0) & np.isfinite(observed), (1.0 + exceed.sum(axis=0)) / (k + 1.0), np.nan)
+    return _res(stat, p, n)

@@ -1,0 +1,195 @@
+"""Engine: day-0 location, prefix-sum estimation, and parity with the naive per-event oracle."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import naive_oracle  # noqa: E402
+
+from backtests import engine as eng  # noqa: E402
+from backtests import stats as bst  # noqa: E402
+from backtests.study import event_study  # noqa: E402
+
+NO_PLACEBO = [
+    "t_cross_section",
+    "brown_warner",
+    "patell",
+    "bmp",
+    "kolari_pynnonen",
+    "corrado_rank",
+    "sign",
+    "generalized_sign",
+    "wilcoxon",
+]
+
+
+def _ns(dates):
+    return pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+
+
+def test_locate_day0_index_calendar_next_trading_day():
+    idx = pd.DatetimeIndex(["2024-01-05", "2024-01-08", "2024-01-09"])  # Fri, Mon, Tue
+    valid = np.ones((3, 1), dtype=bool)
+    ev = _ns(["2024-01-05", "2024-01-06", "2024-01-07", "2024-01-09", "2024-01-10", "2024-01-04"])
+    pos, n_obs = eng.locate_day0(valid, _ns(idx), np.zeros(6, dtype=np.int64), ev, "index")
+    # weekend -> Monday; after the last row or before the first -> -1
+    assert pos.tolist() == [0, 1, 1, 2, -1, -1]
+    assert n_obs.tolist() == [3]
+
+
+def test_locate_day0_observed_calendar_skips_own_holidays():
+    idx = pd.bdate_range("2024-01-01", periods=6)
+    valid = np.ones((6, 2), dtype=bool)
+    valid[2, 1] = False  # series 1 closed on day 2
+    valid[0, 1] = False  # and starts a day late
+    s = np.array([0, 1, 1, 1])
+    ev = _ns([idx[2], idx[2], idx[0], idx[5]])
+    pos, n_obs = eng.locate_day0(valid, _ns(idx), s, ev, "observed")
+    # series 1 own calendar = rows 1,3,4,5: idx[2] -> row 3 = position 1; idx[0] is before its data
+    assert pos.tolist() == [2, 1, -1, 3]
+    assert n_obs.tolist() == [6, 4]
+
+
+@pytest.mark.parametrize("model", ["mean", "market", "factor"])
+def test_prefix_sum_fit_is_exact_for_large_levels(model):
+    """Centring keeps 1e-9 agreement with lstsq even when a series sits at a level of 1e6."""
+    rng = np.random.default_rng(1)
+    t = 400
+    idx = pd.bdate_range("2021-01-01", periods=t)
+    m = rng.normal(size=(t, 2)) + 50.0
+    x = 1e6 + 0.3 * m[:, 0] - 0.2 * m[:, 1] + rng.normal(size=t)
+    ch = pd.DataFrame({"x": x, "m1": m[:, 0], "m2": m[:, 1]}, index=idx)
+    ev = pd.DataFrame({"event_id": ["a", "b"], "series": "x", "date": [idx[200], idx[390]]})
+    bm = {"mean": None, "market": "m1", "factor": ["m1", "m2"]}[model]
+    st = event_study(ch, ev, model=model, benchmark=bm, window=(-3, 5), estimation=(-150, -4), tests=[])
+    kept, _ = naive_oracle.naive_pairs(
+        ch, ev, window=(-3, 5), estimation=(-150, -4), model=model, benchmark=bm
+    )
+    for kp in kept:
+        key = (kp["event_id"], kp["series"])
+        np.testing.assert_allclose(st.ar.loc[key].to_numpy(), kp["ar"], rtol=0, atol=1e-8)
+        row = st.pairs.set_index(["event_id", "series"]).loc[key]
+        assert row["sigma"] == pytest.approx(kp["sigma"], rel=1e-9)
+
+
+@hst.composite
+def panels(draw):
+    t = draw(hst.integers(70, 130))
+    n_series = draw(hst.integers(1, 3))
+    seed = draw(hst.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    idx = pd.bdate_range("2022-01-03", periods=t)
+    mkt = rng.normal(size=t)
+    vals = rng.normal(size=(t, n_series)) + 0.7 * mkt[:, None] + rng.normal(size=n_series) * 5
+    nan_rate = draw(hst.sampled_from([0.0, 0.02, 0.08]))
+    vals[rng.random(vals.shape) < nan_rate] = np.nan
+    ch = pd.DataFrame(vals, index=idx, columns=[f"s{i}" for i in range(n_series)])
+    ch["mkt"] = mkt
+    if draw(hst.booleans()):
+        ch.loc[idx[rng.integers(0, t)], "mkt"] = np.nan
+    n_ev = draw(hst.integers(2, 7))
+    # dates anywhere, including before/after the data, weekends and the edges
+    offs = rng.integers(-10, t + 10, n_ev)
+    dates = [idx[0] + pd.Timedelta(days=int(o) * 7 // 5) for o in offs]
+    dates[0] = idx[-1]
+    series = rng.choice([*ch.columns[:n_series], "nope"], n_ev, p=[0.9 / n_series] * n_series + [0.1])
+    ev = pd.DataFrame({"event_id": [f"e{i}" for i in range(n_ev)], "series": series, "date": dates})
+    model = draw(hst.sampled_from(["raw", "mean", "market", "factor"]))
+    calendar = draw(hst.sampled_from(["index", "observed"]))
+    allow_gaps = draw(hst.booleans())
+    return ch, ev, model, calendar, allow_gaps
+
+
+@given(panels())
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_engine_matches_naive_oracle(case):
+    ch, ev, model, calendar, allow_gaps = case
+    bm = {"market": "mkt", "factor": ["mkt"]}.get(model)
+    if model == "factor":
+        ch = ch.assign(f2=np.sin(np.arange(len(ch))))
+        bm = ["mkt", "f2"]
+    kw = {
+        "window": (-2, 3),
+        "estimation": (-40, -4),
+        "model": model,
+        "benchmark": bm,
+        "calendar": calendar,
+        "car_windows": [(0, 1)],
+        "allow_gaps": allow_gaps,
+    }
+    study = event_study(ch, ev, tests=NO_PLACEBO, **kw)
+    kept, excluded = naive_oracle.naive_pairs(ch, ev, **kw)
+    got_ex = {(r.event_id, r.series): r.reason for r in study.excluded.itertuples()}
+    assert got_ex == excluded
+    assert len(study.pairs) + len(study.excluded) == len(ev)
+    assert len(study.pairs) == len(kept)
+    pairs = study.pairs.set_index(["event_id", "series"])
+    car = study.car.set_index(["event_id", "series", "start", "end"])
+    for kp in kept:
+        key = (kp["event_id"], kp["series"])
+        np.testing.assert_allclose(study.ar.loc[key].to_numpy(), kp["ar"], rtol=1e-9, atol=1e-9)
+        row = pairs.loc[key]
+        assert row["sigma"] == pytest.approx(kp["sigma"], rel=1e-9)
+        assert row["n_est"] == kp["n_est"]
+        assert row["day0"] == kp["day0"]
+        for wi, w in enumerate([(-2, 3), (0, 1)]):
+            r = car.loc[(*key, *w)]
+            assert r["car"] == pytest.approx(kp["car"][wi], rel=1e-9, abs=1e-9)
+            assert r["scar"] == pytest.approx(kp["scar"][wi], rel=1e-9, abs=1e-9)
+            assert r["se"] == pytest.approx(kp["se"][wi], rel=1e-9)
+    if len(kept) >= 3:
+        daily, wins = naive_oracle.naive_tests(
+            kept, window=(-2, 3), estimation=(-40, -4), car_windows=[(0, 1)]
+        )
+        for name, vals in daily.items():
+            got = study.daily_tests[study.daily_tests["test"] == name]
+            np.testing.assert_allclose(
+                got["statistic"].to_numpy(), [v[0] for v in vals], rtol=1e-9, atol=1e-9, err_msg=name
+            )
+            np.testing.assert_allclose(got["pvalue"].to_numpy(), [v[1] for v in vals], rtol=1e-9, atol=1e-12)
+        for name, vals in wins.items():
+            got = study.tests[study.tests["test"] == name]
+            np.testing.assert_allclose(
+                got["statistic"].to_numpy(), [v[0] for v in vals], rtol=1e-9, atol=1e-9, err_msg=name
+            )
+
+
+def test_kp_fast_path_equals_pairwise_path_on_index_calendar():
+    """The day-aggregated Kolari-Pynnonen sum equals the pair-level sparse computation."""
+    rng = np.random.default_rng(11)
+    t, n_series, n = 300, 5, 40
+    vals = rng.normal(size=(t, n_series)) + rng.normal(size=(t, 1))
+    vals[rng.random(vals.shape) < 0.02] = np.nan
+    s = rng.integers(0, n_series, n)
+    pos = rng.integers(60, t - 10, n)
+    pos[:6] = 150
+    kw = {
+        "calendar": "index",
+        "window": (-2, 4),
+        "estimation": (-50, -3),
+        "model": "mean",
+        "car_windows": [(-2, 4), (0, 1)],
+        "min_estimation": 30,
+        "allow_gaps": True,
+        "need": frozenset({"kp", "kp_pairs"}),
+    }
+    res = eng.run_engine(vals, None, s, pos, np.zeros(n, dtype=np.int64), 1, **kw)
+    keep = res.reason == ""
+    nk = int(keep.sum())
+    pad_b = 50
+    p_rows, a_rows = eng.kp_group(res.acc, 0)
+    d1, w1 = bst.kp_rbar_delta(a_rows, res.acc["kp_self"][0], 48, nk, [7, 2], p=p_rows)
+    est_cols = res.acc["kp_rows"][keep] + pad_b
+    win_cols = res.rows[keep] + pad_b
+    d2, w2 = bst.kp_rbar_pairs(res.acc["kp_u"][keep], est_cols, win_cols, t + 100, [(-2, 4), (0, 1)], -2)
+    np.testing.assert_allclose(d2, d1, rtol=1e-10)
+    np.testing.assert_allclose(w2, w1, rtol=1e-10)
