@@ -31,8 +31,13 @@ class _Progress:
         from tqdm import tqdm
 
         enabled = sys.stderr.isatty() and not quiet
-        self.bar = tqdm(total=total, disable=not enabled, file=sys.stderr, leave=False,
-                        bar_format="{desc:<40} {bar} {n_fmt}/{total_fmt} [{elapsed}]")
+        self.bar = tqdm(
+            total=total,
+            disable=not enabled,
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc:<40} {bar} {n_fmt}/{total_fmt} [{elapsed}]",
+        )
 
     def __call__(self, label: str) -> None:
         log.info("%s", label)
@@ -77,8 +82,10 @@ def _run_lock(out: Path) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise NewsbtError(f"another newsbt run is writing {out} (lock {lock.lock_file}); wait for it "
-                          "to finish or choose another --out") from None
+        raise NewsbtError(
+            f"another newsbt run is writing {out} (lock {lock.lock_file}); wait for it "
+            "to finish or choose another --out"
+        ) from None
     try:
         yield
     finally:
@@ -108,8 +115,9 @@ def _out_folder(template: str, cfg: dict, as_of: str | None) -> Path:
     try:
         return Path(template.format(date=date, name=name))
     except (KeyError, IndexError, ValueError) as e:
-        raise ConfigError(f"[report].out {template!r} has an unknown placeholder ({e}); use {{date}} "
-                          "and {name}") from None
+        raise ConfigError(
+            f"[report].out {template!r} has an unknown placeholder ({e}); use {{date}} and {{name}}"
+        ) from None
 
 
 def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -> Path:
@@ -118,8 +126,11 @@ def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -
 
     if as_of:
         cfg["run"]["as_of"] = as_of
-    out_dir = Path(out) if out else _out_folder(cfg["report"]["out"], cfg, cfg["run"]["as_of"] and
-                                                 str(cfg["run"]["as_of"]))
+    out_dir = (
+        Path(out)
+        if out
+        else _out_folder(cfg["report"]["out"], cfg, cfg["run"]["as_of"] and str(cfg["run"]["as_of"]))
+    )
     t0 = time.time()
     with _run_lock(out_dir), _log_to(out_dir.parent / f"{out_dir.name}.log") as logf:
         steps = 6 + int(cfg["backtest"]["enabled"]) + int(cfg["interventions"]["enabled"])
@@ -127,11 +138,21 @@ def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -
         try:
             res = pipeline.run(cfg, progress=bar)
             bar("writing report")
-            write_report(res.study, res.backtest, out_dir, market=res.market, events=res.events,
-                         title=cfg["run"]["title"], sections=story.sections(res),
-                         config=pipeline.public_config(cfg), summary=res.headline,
-                         formats=cfg["report"]["formats"], figure_formats=cfg["report"]["figure_formats"],
-                         log_file=logf, as_of=cfg["run"]["as_of"] and str(cfg["run"]["as_of"]))
+            write_report(
+                res.study,
+                res.backtest,
+                out_dir,
+                market=res.market,
+                events=res.events,
+                title=cfg["run"]["title"],
+                sections=story.sections(res),
+                config=pipeline.public_config(cfg),
+                summary=res.headline,
+                formats=cfg["report"]["formats"],
+                figure_formats=cfg["report"]["figure_formats"],
+                log_file=logf,
+                as_of=cfg["run"]["as_of"] and str(cfg["run"]["as_of"]),
+            )
         finally:
             bar.close()
     log.info("done in %.1f s", time.time() - t0)
@@ -199,9 +220,16 @@ def _cmd_study(args: argparse.Namespace) -> int:
 
     events = _events_from_args(args)
     market = backtests.load_market(args.series, start=args.start, end=args.end, source=args.source)
-    study = backtests.event_study(backtests.to_changes(market), events, window=args.window,
-                                  estimation=args.estimation, model=args.model, benchmark=args.benchmark,
-                                  group_by=args.group_by, calendar="observed")
+    study = backtests.event_study(
+        backtests.to_changes(market),
+        events,
+        window=args.window,
+        estimation=args.estimation,
+        model=args.model,
+        benchmark=args.benchmark,
+        group_by=args.group_by,
+        calendar="observed",
+    )
     print(study.summary())
     if args.out:
         backtests.write_report(study, None, args.out, market=market, events=events, title="newsbt study")
@@ -229,8 +257,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     for s in m.levels.columns:
         col = m.levels[s].dropna()
         p = m.provenance.get(s)
-        print(f"{s}: {len(col)} values {col.index.min():%Y-%m-%d}..{col.index.max():%Y-%m-%d} "
-              f"from {p.source if p else '?'}")
+        print(
+            f"{s}: {len(col)} values {col.index.min():%Y-%m-%d}..{col.index.max():%Y-%m-%d} "
+            f"from {p.source if p else '?'}"
+        )
     return EXIT_OK
 
 
@@ -284,8 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def cmd(name: str, helptext: str, func):
-        sp = sub.add_parser(name, parents=[common], help=helptext, description=helptext,
-                            epilog=f"Example: {EXAMPLES[name]}")
+        sp = sub.add_parser(
+            name, parents=[common], help=helptext, description=helptext, epilog=f"Example: {EXAMPLES[name]}"
+        )
         sp.set_defaults(func=func)
         return sp
 
@@ -315,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = cmd("study", "event study of an events table on market series", _cmd_study)
     market_args(s)
     s.add_argument("--window", type=_int_pair, default=(-5, 10), help="event window a,b (default -5,10)")
-    s.add_argument("--estimation", type=_int_pair, default=(-120, -11), help="estimation c,d (default -120,-11)")
+    s.add_argument(
+        "--estimation", type=_int_pair, default=(-120, -11), help="estimation c,d (default -120,-11)"
+    )
     s.add_argument("--model", default="mean", choices=["raw", "mean", "market", "factor"])
     s.add_argument("--benchmark", default=None, help="benchmark series for --model market")
     s.add_argument("--group-by", nargs="*", default=["theme", "series"], help="grouping columns")
@@ -342,8 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    logging.basicConfig(level=level, format="newsbt: %(levelname)s: %(message)s", stream=sys.stderr,
-                        force=True)
+    h = logging.StreamHandler(sys.stderr)
+    h.setLevel(level)
+    h.setFormatter(logging.Formatter("newsbt: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[h], force=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -372,7 +407,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         msg = str(e).splitlines()[0] if str(e) else ""
-        print(f"newsbt: error: {type(e).__name__}: {msg} (run with --verbose for the traceback)", file=sys.stderr)
+        print(
+            f"newsbt: error: {type(e).__name__}: {msg} (run with --verbose for the traceback)",
+            file=sys.stderr,
+        )
         return EXIT_OTHER
 
 

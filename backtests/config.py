@@ -5,7 +5,7 @@ series, the event study, the backtest, the official-intervention comparison and 
 key is optional except ``[market].series``; see :data:`SCHEMA` for types and defaults.
 
 Paths are relative to the config file. A path starting with ``newsbt:`` names a file shipped with
-the package (``newsbt:news/sample_corpus.jsonl``), so the shipped demo config works from any folder.
+the package (``newsbt:news/sample_articles.jsonl``), so the shipped demo config works from any folder.
 """
 
 from __future__ import annotations

@@ -107,14 +107,15 @@ def plot_caar(study, *, level: float = 0.95, max_panels: int = 12, title: str | 
         ax.plot(x, y, marker="o", ms=3, color=_colour(0), label="CAAR")
         if "caar_se" in g:
             se = g["caar_se"].to_numpy(dtype=float)
-            ax.fill_between(x, y - z * se, y + z * se, color=_colour(0), alpha=0.18,
-                            label=f"{level:.0%} band")
+            ax.fill_between(
+                x, y - z * se, y + z * se, color=_colour(0), alpha=0.18, label=f"{level:.0%} band"
+            )
         ax.axvline(0, color="0.3", lw=1, ls="--")
         ax.axhline(0, color="0.6", lw=0.8)
         n = int(g["n"].max()) if "n" in g and len(g) else 0
         ax.set_title(f"{_label(key)} (N = {n})", fontsize=10)
         ax.set_ylabel(f"CAAR ({unit})")
-    for ax in axes.flat[len(shown):]:
+    for ax in axes.flat[len(shown) :]:
         ax.set_axis_off()
     for ax in axes[-1]:
         ax.set_xlabel("trading days relative to day 0")
@@ -167,9 +168,16 @@ def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figur
     return fig
 
 
-def plot_timeline(market, events: pd.DataFrame | None = None, *, start=None, end=None,
-                  series: Sequence[str] | None = None, title: str | None = None,
-                  annotations: pd.DataFrame | None = None) -> Figure:
+def plot_timeline(
+    market,
+    events: pd.DataFrame | None = None,
+    *,
+    start=None,
+    end=None,
+    series: Sequence[str] | None = None,
+    title: str | None = None,
+    annotations: pd.DataFrame | None = None,
+) -> Figure:
     """Each series' level over the period with event markers coloured by theme.
 
     Parameters
@@ -203,7 +211,9 @@ def plot_timeline(market, events: pd.DataFrame | None = None, *, start=None, end
     for ax, c in zip(axes[:, 0], cols, strict=False):
         s = lv[c].dropna()
         ax.plot(s.index, s.to_numpy(), color="0.25", lw=1.1)
-        unit = "%" if getattr(market, "specs", {}).get(c) is not None and market.specs[c].kind == "yield" else ""
+        unit = (
+            "%" if getattr(market, "specs", {}).get(c) is not None and market.specs[c].kind == "yield" else ""
+        )
         if hasattr(market, "specs") and c in market.specs:
             unit = market.specs[c].unit
         ax.set_ylabel(f"{c}\n({unit})" if unit else c, fontsize=8)
@@ -212,31 +222,61 @@ def plot_timeline(market, events: pd.DataFrame | None = None, *, start=None, end
             pos = np.clip(pos, 0, len(s) - 1)
             y = s.to_numpy()[pos]
             size = 20 + 60 * ev["sentiment"].abs().fillna(0).to_numpy() if "sentiment" in ev else 30
-            ax.scatter(s.index[pos], y, s=size, c=[colours[str(t)] for t in ev["theme"]],
-                       edgecolor="k", linewidth=0.4, zorder=3)
+            ax.scatter(
+                s.index[pos],
+                y,
+                s=size,
+                c=[colours[str(t)] for t in ev["theme"]],
+                edgecolor="k",
+                linewidth=0.4,
+                zorder=3,
+            )
         if annotations is not None:
             for _, a in annotations.iterrows():
                 ax.axvline(pd.Timestamp(a["date"]), color="0.5", lw=0.8, ls=":")
     if annotations is not None:
         for _, a in annotations.iterrows():
-            axes[0, 0].annotate(str(a["label"]), (pd.Timestamp(a["date"]), 1.0),
-                                xycoords=("data", "axes fraction"), fontsize=7, rotation=90,
-                                va="top", ha="right", color="0.3")
+            axes[0, 0].annotate(
+                str(a["label"]),
+                (pd.Timestamp(a["date"]), 1.0),
+                xycoords=("data", "axes fraction"),
+                fontsize=7,
+                rotation=90,
+                va="top",
+                ha="right",
+                color="0.3",
+            )
     if colours:
         from matplotlib.lines import Line2D
 
-        handles = [Line2D([], [], marker="o", ls="", color=col, markeredgecolor="k", label=t)
-                   for t, col in colours.items()]
-        fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=8,
-                   frameon=False, title="event theme (marker size: |sentiment|)", title_fontsize=8)
+        handles = [
+            Line2D([], [], marker="o", ls="", color=col, markeredgecolor="k", label=t)
+            for t, col in colours.items()
+        ]
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncols=min(4, len(handles)),
+            fontsize=8,
+            frameon=False,
+            title="event theme (marker size: |sentiment|)",
+            title_fontsize=8,
+        )
     rng = f"{lv.index.min():%d %b %Y} to {lv.index.max():%d %b %Y}" if len(lv) else ""
     fig.suptitle(title or f"Market levels and news events, {rng}", fontsize=11)
     fig.autofmt_xdate()
     return fig
 
 
-def plot_car_heatmap(study, *, window: tuple[int, int] | None = None, test: str = "t_cross_section",
-                     row: str = "theme", col: str = "series", title: str | None = None) -> Figure:
+def plot_car_heatmap(
+    study,
+    *,
+    window: tuple[int, int] | None = None,
+    test: str = "t_cross_section",
+    row: str = "theme",
+    col: str = "series",
+    title: str | None = None,
+) -> Figure:
     """Heatmap of mean CAR (study unit) with significance stars, ``row`` x ``col``.
 
     Reads the CAAR over ``window`` and the p-value of ``test`` from ``study.tests`` /
@@ -258,7 +298,7 @@ def plot_car_heatmap(study, *, window: tuple[int, int] | None = None, test: str 
     tests = study.tests
     unit = _unit(study)
     if window is None:
-        window = tuple(study.window)
+        window = tuple(study.settings["window"])
     sel = tests[(tests["test"] == test) & (tests["start"] == window[0]) & (tests["end"] == window[1])]
     fig, axes = _figure(width=8.0, height=4.0)
     ax = axes[0, 0]
@@ -277,16 +317,31 @@ def plot_car_heatmap(study, *, window: tuple[int, int] | None = None, test: str 
             v, p, k = val.iat[i, j], pv.iat[i, j], n.iat[i, j]
             if np.isfinite(v):
                 stars = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-                ax.text(j, i, f"{v:+.1f}{stars}\nN={int(k)}", ha="center", va="center", fontsize=8,
-                        color="white" if abs(v) > 0.6 * lim else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{v:+.1f}{stars}\nN={int(k)}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if abs(v) > 0.6 * lim else "black",
+                )
     fig.colorbar(im, ax=ax, label=f"CAAR [{window[0]}, {window[1]}] ({unit})")
-    fig.suptitle(title or f"Mean CAR [{window[0]}, {window[1]}] by {row} and {col} "
-                 f"(stars: {test} p < .1/.05/.01)", fontsize=11)
+    fig.suptitle(
+        title or f"Mean CAR [{window[0]}, {window[1]}] by {row} and {col} (stars: {test} p < .1/.05/.01)",
+        fontsize=11,
+    )
     return fig
 
 
-def plot_car_distribution(study, *, window: tuple[int, int] | None = None, by: str = "series",
-                          placebo: pd.DataFrame | None = None, title: str | None = None) -> Figure:
+def plot_car_distribution(
+    study,
+    *,
+    window: tuple[int, int] | None = None,
+    by: str = "series",
+    placebo: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> Figure:
     """Per-event CARs (strip + box) per ``by`` group, with a placebo distribution behind it.
 
     Parameters
@@ -306,7 +361,7 @@ def plot_car_distribution(study, *, window: tuple[int, int] | None = None, by: s
     car = study.car
     unit = _unit(study)
     if window is None:
-        window = tuple(study.window)
+        window = tuple(study.settings["window"])
     sel = car[(car["start"] == window[0]) & (car["end"] == window[1])].dropna(subset=["car"])
     fig, axes = _figure(width=9.0, height=4.0)
     ax = axes[0, 0]
@@ -366,7 +421,9 @@ def plot_backtest(bt, *, title: str | None = None) -> Figure:
     ax2.fill_between(dd.index, dd.to_numpy(), 0, color=_colour(1), alpha=0.5)
     ax2.set_ylabel("drawdown (bp)")
     fig.autofmt_xdate()
-    fig.suptitle(title or "Signal backtest: equity and drawdown (bp, unit position, net of costs)", fontsize=11)
+    fig.suptitle(
+        title or "Signal backtest: equity and drawdown (bp, unit position, net of costs)", fontsize=11
+    )
     return fig
 
 

@@ -88,8 +88,14 @@ def _versions() -> dict[str, str]:
     import matplotlib
     import scipy
 
-    return {"newsbt": __version__, "python": platform.python_version(), "pandas": pd.__version__,
-            "numpy": np.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__}
+    return {
+        "newsbt": __version__,
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
 
 
 def data_sources(market) -> list[dict]:
@@ -102,8 +108,16 @@ def data_sources(market) -> list[dict]:
         col = market.levels[s].dropna()
         rng = (f"{col.index.min():%Y-%m-%d}", f"{col.index.max():%Y-%m-%d}") if len(col) else (None, None)
         if p is None:
-            out.append({"series": s, "publisher": "unknown", "origin": "user_file", "start": rng[0],
-                        "end": rng[1], "stale": False})
+            out.append(
+                {
+                    "series": s,
+                    "publisher": "unknown",
+                    "origin": "user_file",
+                    "start": rng[0],
+                    "end": rng[1],
+                    "stale": False,
+                }
+            )
             continue
         d = p.to_dict()
         d["start"], d["end"] = rng
@@ -115,10 +129,15 @@ def _banners(sources: list[dict]) -> list[str]:
     out = []
     stale = [s["series"] for s in sources if s.get("stale")]
     if stale:
-        out.append(f"Stale data: {', '.join(stale)} came from an old cache (the live source could not be "
-                   "reached); numbers may miss the latest days.")
-    unknown = [s["series"] for s in sources
-               if s.get("origin") == "user_file" and (not s.get("publisher") or s.get("publisher") == "unknown")]
+        out.append(
+            f"Stale data: {', '.join(stale)} came from an old cache (the live source could not be "
+            "reached); numbers may miss the latest days."
+        )
+    unknown = [
+        s["series"]
+        for s in sources
+        if s.get("origin") == "user_file" and (not s.get("publisher") or s.get("publisher") == "unknown")
+    ]
     if unknown:
         out.append(f"Unknown origin: {', '.join(unknown)} came from a user file with no stated publisher.")
     return out
@@ -147,8 +166,13 @@ def _html_table(df: pd.DataFrame, max_rows: int = 40) -> str:
     if df is None or df.empty:
         return "<p><em>(none)</em></p>"
     d = df.head(max_rows)
-    html = d.to_html(index=not isinstance(d.index, pd.RangeIndex), classes="tbl", border=0, na_rep="",
-                     float_format=lambda v: f"{v:.4g}")
+    html = d.to_html(
+        index=not isinstance(d.index, pd.RangeIndex),
+        classes="tbl",
+        border=0,
+        na_rep="",
+        float_format=lambda v: f"{v:.4g}",
+    )
     if len(df) > max_rows:
         html += f"<p class='note'>{len(df) - max_rows} more rows in the CSV.</p>"
     return html
@@ -159,8 +183,9 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     for c in d.columns:
         if d[c].map(lambda v: isinstance(v, (tuple, list))).any() if d[c].dtype == object else False:
             d[c] = d[c].map(lambda v: ";".join(map(str, v)) if isinstance(v, (tuple, list)) else v)
-    d.to_csv(path, index=not isinstance(d.index, pd.RangeIndex), float_format=FLOAT_FORMAT,
-             lineterminator="\n")
+    d.to_csv(
+        path, index=not isinstance(d.index, pd.RangeIndex), float_format=FLOAT_FORMAT, lineterminator="\n"
+    )
 
 
 def default_sections(study=None, bt=None, *, market=None, events=None) -> list[Section]:
@@ -169,20 +194,27 @@ def default_sections(study=None, bt=None, *, market=None, events=None) -> list[S
 
     secs: list[Section] = []
     if events is not None:
-        cols = [c for c in ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline")
-                if c in events]
-        secs.append(Section("Events", [f"{len(events)} events."], tables=[("events", events, "")],
-                            export=True))
+        cols = [
+            c
+            for c in ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline")
+            if c in events
+        ]
+        secs.append(
+            Section("Events", [f"{len(events)} events."], tables=[("events", events, "")], export=True)
+        )
         secs[-1].tables = [("events", events[cols] if cols else events, "Events studied")]
     if study is not None:
         s = Section("Event study", [_study_text(study)])
         s.figures.append(("caar", plots.plot_caar(study), "CAAR path per group with 95 % band"))
-        s.figures.append(("car_distribution", plots.plot_car_distribution(study),
-                          "Per-event CARs over the event window"))
-        s.tables += [("tests", study.tests, "Test battery (two-sided p-values)"),
-                     ("car", study.car, "CAR per event-series pair"),
-                     ("caar", study.caar, "AAR and CAAR per relative day"),
-                     ("excluded", study.excluded, "Event-series pairs not used, with reasons")]
+        s.figures.append(
+            ("car_distribution", plots.plot_car_distribution(study), "Per-event CARs over the event window")
+        )
+        s.tables += [
+            ("tests", study.tests, "Test battery (two-sided p-values)"),
+            ("car", study.car, "CAR per event-series pair"),
+            ("caar", study.caar, "AAR and CAAR per relative day"),
+            ("excluded", study.excluded, "Event-series pairs not used, with reasons"),
+        ]
         if len(getattr(study, "overlaps", [])):
             s.tables.append(("overlaps", study.overlaps, "Overlapping event windows"))
         secs.append(s)
@@ -190,9 +222,11 @@ def default_sections(study=None, bt=None, *, market=None, events=None) -> list[S
         b = Section("Signal backtest", [_bt_text(bt)])
         b.figures.append(("backtest", plots.plot_backtest(bt), "Equity curve and drawdown vs placebo"))
         stats = bt.stats if isinstance(bt.stats, pd.DataFrame) else pd.Series(bt.stats).to_frame("value")
-        b.tables += [("backtest_stats", stats, "Performance (bp; 252-day annualisation)"),
-                     ("backtest_trades", bt.trades, "Trades"),
-                     ("backtest_placebo", getattr(bt, "placebo", pd.DataFrame()), "Placebo runs")]
+        b.tables += [
+            ("backtest_stats", stats, "Performance (bp; 252-day annualisation)"),
+            ("backtest_trades", bt.trades, "Trades"),
+            ("backtest_placebo", getattr(bt, "placebo", pd.DataFrame()), "Placebo runs"),
+        ]
         skipped = getattr(bt, "skipped", None)
         if isinstance(skipped, pd.DataFrame) and len(skipped):
             b.tables.append(("backtest_skipped", skipped, "Events not traded, with reasons"))
@@ -203,9 +237,11 @@ def default_sections(study=None, bt=None, *, market=None, events=None) -> list[S
 def _study_text(study) -> str:
     n_pairs = len(study.pairs)
     n_ex = len(study.excluded)
-    return (f"{n_pairs} event-series pairs kept, {n_ex} excluded (reasons in the table). Window "
-            f"{list(study.window)}, estimation {list(study.estimation)}, model '{study.model}'. "
-            f"All changes in {_unit_of(study)}.")
+    return (
+        f"{n_pairs} event-series pairs kept, {n_ex} excluded (reasons in the table). Window "
+        f"{list(study.settings['window'])}, estimation {list(study.settings['estimation'])}, model '{study.settings['model']}'. "
+        f"All changes in {_unit_of(study)}."
+    )
 
 
 def _unit_of(study) -> str:
@@ -214,8 +250,11 @@ def _unit_of(study) -> str:
 
 def _bt_text(bt) -> str:
     st = bt.stats
-    get = (lambda k: st.get(k)) if isinstance(st, Mapping) else (
-        lambda k: st.loc[k].iloc[0] if k in st.index else None)
+    get = (
+        (lambda k: st.get(k))
+        if isinstance(st, Mapping)
+        else (lambda k: st.loc[k].iloc[0] if k in st.index else None)
+    )
     parts = []
     for k, lab in (("total_bp", "total net P&L"), ("sharpe", "Sharpe"), ("n_trades", "trades")):
         try:
@@ -227,12 +266,22 @@ def _bt_text(bt) -> str:
     return "Backtest: " + (", ".join(parts) if parts else "see the table") + "."
 
 
-def write_report(study=None, bt=None, out: str | os.PathLike = "reports/latest", *, market=None,
-                 events: pd.DataFrame | None = None, title: str = "newsbt report",
-                 sections: Sequence[Section] | None = None, config: Mapping | None = None,
-                 summary: Mapping | None = None, formats: Sequence[str] = ("html", "md"),
-                 figure_formats: Sequence[str] = ("png", "svg"), log_file: str | os.PathLike | None = None,
-                 as_of: str | None = None) -> Path:
+def write_report(
+    study=None,
+    bt=None,
+    out: str | os.PathLike = "reports/latest",
+    *,
+    market=None,
+    events: pd.DataFrame | None = None,
+    title: str = "newsbt report",
+    sections: Sequence[Section] | None = None,
+    config: Mapping | None = None,
+    summary: Mapping | None = None,
+    formats: Sequence[str] = ("html", "md"),
+    figure_formats: Sequence[str] = ("png", "svg"),
+    log_file: str | os.PathLike | None = None,
+    as_of: str | None = None,
+) -> Path:
     """Write a report folder atomically and return its path.
 
     Parameters
@@ -277,7 +326,8 @@ def write_report(study=None, bt=None, out: str | os.PathLike = "reports/latest",
     sources = data_sources(market)
     banners = _banners(sources)
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    _remove_stale_temps(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()
@@ -300,12 +350,21 @@ def write_report(study=None, bt=None, out: str | os.PathLike = "reports/latest",
                     df = pd.DataFrame(df)
                 if sec.export:
                     _write_csv(df, tmp / "tables" / f"{name}.csv")
-                tabs.append({"name": name, "caption": caption, "html": _html_table(df), "md": _md_table(df),
-                             "csv": f"tables/{name}.csv" if sec.export else None, "rows": len(df)})
-            rendered.append({"title": sec.title, "paragraphs": sec.paragraphs, "figures": figs, "tables": tabs})
+                tabs.append(
+                    {
+                        "name": name,
+                        "caption": caption,
+                        "html": _html_table(df),
+                        "md": _md_table(df),
+                        "csv": f"tables/{name}.csv" if sec.export else None,
+                        "rows": len(df),
+                    }
+                )
+            rendered.append(
+                {"title": sec.title, "paragraphs": sec.paragraphs, "figures": figs, "tables": tabs}
+            )
 
-        run = {"finished_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-               "duration_s": None}
+        run = {"finished_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"), "duration_s": None}
         summ = {
             "title": title,
             "as_of": as_of,
@@ -321,21 +380,36 @@ def write_report(study=None, bt=None, out: str | os.PathLike = "reports/latest",
             summ["study"] = _clean(_study_summary(study))
         if bt is not None:
             st = bt.stats
-            summ["backtest"] = _clean(dict(st) if isinstance(st, Mapping) else
-                                      st.iloc[:, 0].to_dict() if isinstance(st, pd.DataFrame) else {})
-        ctx = {"title": title, "sections": rendered, "sources": sources, "banners": banners,
-               "as_of": as_of, "version": __version__, "config_hash": summ["config_hash"],
-               "generated": run["finished_utc"]}
+            summ["backtest"] = _clean(
+                dict(st)
+                if isinstance(st, Mapping)
+                else st.iloc[:, 0].to_dict()
+                if isinstance(st, pd.DataFrame)
+                else {}
+            )
+        ctx = {
+            "title": title,
+            "sections": rendered,
+            "sources": sources,
+            "banners": banners,
+            "as_of": as_of,
+            "version": __version__,
+            "config_hash": summ["config_hash"],
+            "generated": run["finished_utc"],
+        }
         env = _jinja_env()
         if "html" in formats:
-            (tmp / "index.html").write_text(env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
+            (tmp / "index.html").write_text(
+                env.get_template("report.html.j2").render(**ctx), encoding="utf-8"
+            )
         if "md" in formats:
             (tmp / "report.md").write_text(env.get_template("report.md.j2").render(**ctx), encoding="utf-8")
         if log_file is not None and Path(log_file).exists():
             shutil.copyfile(log_file, tmp / "run.log")
         run["duration_s"] = round(time.time() - t0, 3)
-        (tmp / "summary.json").write_text(json.dumps(summ, indent=2, sort_keys=True, default=_json_default)
-                                          + "\n", encoding="utf-8")
+        (tmp / "summary.json").write_text(
+            json.dumps(summ, indent=2, sort_keys=True, default=_json_default) + "\n", encoding="utf-8"
+        )
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -345,13 +419,42 @@ def write_report(study=None, bt=None, out: str | os.PathLike = "reports/latest",
 
 
 def _study_summary(study) -> dict:
+    """Headline numbers: every test over the event window (the CSV has all CAR windows)."""
+    w = study.settings["window"]
     t = study.tests
-    rows = []
-    for r in t.to_dict("records"):
-        rows.append({k: r[k] for k in r})
-    return {"n_pairs": len(study.pairs), "n_excluded": len(study.excluded),
-            "window": list(study.window), "estimation": list(study.estimation), "model": study.model,
-            "tests": rows}
+    rows = t[(t["start"] == w[0]) & (t["end"] == w[1])].to_dict("records")
+    return {
+        "n_pairs": len(study.pairs),
+        "n_excluded": len(study.excluded),
+        "window": list(w),
+        "estimation": list(study.settings["estimation"]),
+        "model": study.settings["model"],
+        "tests_event_window": rows,
+    }
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temps(out: Path) -> None:
+    """Delete temp/old folders of ``out`` left by a killed run (their writer pid is gone)."""
+    for p in out.parent.glob(f".{out.name}.*-*"):
+        parts = p.name[len(out.name) + 2 :].split("-")
+        if (
+            len(parts) >= 2
+            and parts[0] in ("tmp", "old")
+            and parts[1].isdigit()
+            and not _pid_alive(int(parts[1]))
+        ):
+            log.info("removing %s left by an interrupted run", p)
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

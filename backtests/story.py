@@ -16,8 +16,13 @@ from backtests.report import Section
 APRIL_2025 = pd.DataFrame(
     {
         "date": ["2025-04-02", "2025-04-07", "2025-04-09", "2025-04-11", "2025-05-02"],
-        "label": ["tariffs announced (after NY close)", "Treasury sell-off begins", "90-day tariff pause",
-                  "sell-off week ends", "Japan FM: Treasuries a card"],
+        "label": [
+            "tariffs announced (after NY close)",
+            "Treasury sell-off begins",
+            "90-day tariff pause",
+            "sell-off week ends",
+            "Japan FM: Treasuries a card",
+        ],
     }
 )
 
@@ -47,13 +52,15 @@ def highlight_section(res) -> Section | None:
         d = pd.Timestamp(str(cfg["date"])).date()
         ev = ev[pd.to_datetime(ev["timestamp"]).dt.tz_convert("UTC").dt.date == d]
     if ev.empty:
-        return Section(f"Highlighted event ({cfg['theme']}, {cfg['date']})",
-                       ["No event of this theme on this date was extracted from the articles."])
+        return Section(
+            f"Highlighted event ({cfg['theme']}, {cfg['date']})",
+            ["No event of this theme on this date was extracted from the articles."],
+        )
     row = ev.iloc[0]
     eid = row["event_id"]
     pairs = study.pairs[study.pairs["event_id"] == eid]
     car = study.car[study.car["event_id"] == eid]
-    w = tuple(study.window)
+    w = tuple(study.settings["window"])
     rows = []
     for _, p in pairs.iterrows():
         s = p["series"]
@@ -61,8 +68,12 @@ def highlight_section(res) -> Section | None:
         local = pd.Timestamp(row["timestamp"]).tz_convert(tz)
         c = car[(car["series"] == s)]
         tests = _tests_for(study, theme=cfg["theme"], series=s)
-        rec = {"series": s, "article (local time)": f"{local:%a %d %b %Y %H:%M} {tz}",
-               "close": f"{close:%H:%M}", "day 0": f"{pd.Timestamp(p['day0']):%a %d %b %Y}"}
+        rec = {
+            "series": s,
+            "article (local time)": f"{local:%a %d %b %Y %H:%M} {tz}",
+            "close": f"{close:%H:%M}",
+            "day 0": f"{pd.Timestamp(p['day0']):%a %d %b %Y}",
+        }
         for a, b in sorted({(int(x), int(y)) for x, y in zip(c["start"], c["end"], strict=False)}):
             v = c[(c["start"] == a) & (c["end"] == b)]["car"]
             rec[f"CAR[{a},{b}] (bp)"] = float(v.iloc[0]) if len(v) else np.nan
@@ -82,8 +93,13 @@ def highlight_section(res) -> Section | None:
         "series (same window): the honest test for a single macro news event.",
     ]
     sec = Section(f"Highlighted event: {cfg['theme']} ({ts:%d %B %Y})", text)
-    sec.figures.append((f"event_{eid}", plots.plot_event_paths(study, event_id=eid),
-                        "Abnormal changes (bars) and cumulative abnormal change (line), bp, per series"))
+    sec.figures.append(
+        (
+            f"event_{eid}",
+            plots.plot_event_paths(study, event_id=eid),
+            "Abnormal changes (bars) and cumulative abnormal change (line), bp, per series",
+        )
+    )
     sec.tables.append(("highlight", table, "Day 0, CAR (bp) and placebo p-value per series"))
     return sec
 
@@ -95,11 +111,20 @@ def timeline_section(res) -> Section | None:
         return None
     start, end = str(cfg["timeline_start"]), str(cfg["timeline_end"] or cfg["timeline_start"])
     ann = APRIL_2025[(APRIL_2025["date"] >= start) & (APRIL_2025["date"] <= end)]
-    sec = Section(f"Market timeline {start} to {end}",
-                  ["Levels in their own units (yields in percent, USD/JPY in yen per dollar); markers are "
-                   "news events (colour: theme, size: |sentiment|); dotted lines mark dated facts."])
-    sec.figures.append(("timeline", plots.plot_timeline(res.market, res.events, start=start, end=end,
-                                                        annotations=ann), "Market levels and news events"))
+    sec = Section(
+        f"Market timeline {start} to {end}",
+        [
+            "Levels in their own units (yields in percent, USD/JPY in yen per dollar); markers are "
+            "news events (colour: theme, size: |sentiment|); dotted lines mark dated facts."
+        ],
+    )
+    sec.figures.append(
+        (
+            "timeline",
+            plots.plot_timeline(res.market, res.events, start=start, end=end, annotations=ann),
+            "Market levels and news events",
+        )
+    )
     ev = res.events
     t = pd.to_datetime(ev["timestamp"])
     sel = ev[(t >= pd.Timestamp(start, tz="UTC")) & (t <= pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1))]
@@ -112,9 +137,13 @@ def themes_section(res) -> Section | None:
     """CAAR heatmap by theme x series."""
     if res.study is None:
         return None
-    sec = Section("Results by theme and market",
-                  ["Mean CAR over the event window per theme and series with the cross-sectional t-test's "
-                   "stars. With few events per theme, read the placebo p-values in the tests table."])
+    sec = Section(
+        "Results by theme and market",
+        [
+            "Mean CAR over the event window per theme and series with the cross-sectional t-test's "
+            "stars. With few events per theme, read the placebo p-values in the tests table."
+        ],
+    )
     sec.figures.append(("car_heatmap", plots.plot_car_heatmap(res.study), "CAAR by theme and series (bp)"))
     return sec
 
@@ -132,19 +161,28 @@ def interventions_section(res) -> Section | None:
         f"{len(iv)} official intervention days since {res.config['interventions']['start']} "
         f"(Japan Ministry of Finance daily records; {n_buy} yen-buying, {n_sell} yen-selling), studied with "
         f"the same engine on {', '.join(st.pairs['series'].unique()) if len(st.pairs) else 'no series'}.",
-        f"Interventions cluster on consecutive days: {len(ov)} overlapping window pairs were found and "
-        f"handled with overlap='{res.config['interventions']['overlap']}' (table below); "
-        f"{len(st.excluded)} event-series pairs were excluded, each with its reason.",
+        f"Interventions cluster on consecutive days: {len(ov)} pairs of event windows on the same series "
+        f"overlap (table below); they are handled with overlap='{res.config['interventions']['overlap']}'. "
+        "With overlapping windows the events are not independent: read the Kolari-Pynnönen test, which "
+        "discounts the cross-correlation of residuals by how much two windows share calendar days, rather "
+        f"than BMP or the cross-sectional t-test. {len(st.excluded)} event-series pairs were excluded, each "
+        "with its reason (table below).",
         "USD/JPY here is the H.10 noon New York rate: on intervention days it can sit far from the "
         "intraday extremes, so day-0 moves understate what traders saw.",
     ]
     sec = Section("Official intervention days (MOF) since 1995", text)
-    sec.figures.append(("interventions_caar", plots.plot_caar(st, title="CAAR around official intervention "
-                                                                        "days, by yen leg and series"),
-                        "CAAR (bp) around official intervention days with 95 % band"))
+    sec.figures.append(
+        (
+            "interventions_caar",
+            plots.plot_caar(st, title="CAAR around official intervention days, by yen leg and series"),
+            "CAAR (bp) around official intervention days with 95 % band",
+        )
+    )
     sec.tables.append(("interventions_tests", st.tests, "Tests by yen leg and series"))
     if len(ov):
-        sec.tables.append(("interventions_overlaps", ov, "Overlapping windows of clustered intervention days"))
+        sec.tables.append(
+            ("interventions_overlaps", ov, "Overlapping windows of clustered intervention days")
+        )
     sec.tables.append(("interventions_excluded", st.excluded, "Excluded intervention pairs, with reasons"))
     m = res.matches
     if m is not None and len(m):
@@ -160,7 +198,8 @@ def interventions_section(res) -> Section | None:
                 f"caught {len(caught)} of the {len(span)} official days in that span within "
                 f"±{res.config['interventions']['match_days']} days; median lag "
                 f"{lag.median() if len(lag) else float('nan'):+.1f} days (news date minus MOF date; "
-                "negative = the news came first).")
+                "negative = the news came first)."
+            )
             sec.tables.append(("interventions_news_match", span, "Official days vs news events"))
     return sec
 

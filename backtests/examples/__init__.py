@@ -1,0 +1,1 @@
+"""Runnable examples (notebook-style scripts; the tests execute them)."""
