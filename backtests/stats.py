@@ -373,8 +373,11 @@ def generalized_sign(x: np.ndarray, p_hat: float) -> dict:
     """
     n = (~np.isnan(x)).sum(axis=0)
     npos = (x > 0).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stat = (npos - n * p_hat) / np.sqrt(n * p_hat * (1.0 - p_hat))
+    if not 0.0 < p_hat < 1.0:  # every (or no) estimation AR positive: the test is undefined
+        stat = np.full(x.shape[1], np.nan)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            stat = (npos - n * p_hat) / np.sqrt(n * p_hat * (1.0 - p_hat))
     return _res(stat, _p_norm(stat), n, npos)
 
 

@@ -341,6 +341,8 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
     def sgn(v, p=0.5):
         n = len(v)
         npos = int((v > 0).sum())
+        if not 0 < p < 1:
+            return float("nan"), float("nan")
         s = (npos - n * p) / math.sqrt(n * p * (1 - p))
         return s, 2 * sps.norm.sf(abs(s))
 
