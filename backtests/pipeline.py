@@ -42,6 +42,8 @@ class RunResult:
     intervention_study: Any = None
     intervention_market: Any = None
     matches: pd.DataFrame | None = None
+    highlight_event: pd.Series | None = None
+    highlight_study: Any = None
     headline: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -116,8 +118,12 @@ def load_run_market(cfg, series, start, end):
     m = cfg["market"]
     as_of = cfg["run"]["as_of"]
     end = end if as_of is None else (min(str(end), str(as_of)) if end else str(as_of))
-    return backtests.load_market(list(series), start=None if start is None else str(start),
-                                 end=None if end is None else str(end), source=m["source"])
+    return backtests.load_market(
+        list(series),
+        start=None if start is None else str(start),
+        end=None if end is None else str(end),
+        source=m["source"],
+    )
 
 
 def run(cfg: Mapping[str, Any], *, progress: Progress | None = None) -> RunResult:
@@ -149,21 +155,70 @@ def run(cfg: Mapping[str, Any], *, progress: Progress | None = None) -> RunResul
         group_by.append("series")  # never average bp of yields with bp of FX returns
     progress("event study")
     res.study = backtests.event_study(
-        res.changes, res.events, window=tuple(s["window"]), estimation=tuple(s["estimation"]),
-        model=s["model"], benchmark=s["benchmark"], group_by=group_by, calendar=s["calendar"],
-        car_windows=[tuple(w) for w in s["car_windows"]], tests=s["tests"], overlap=s["overlap"],
-        placebo_draws=s["placebo_draws"], seed=s["seed"])
+        res.changes,
+        res.events,
+        window=tuple(s["window"]),
+        estimation=tuple(s["estimation"]),
+        model=s["model"],
+        benchmark=s["benchmark"],
+        group_by=group_by,
+        calendar=s["calendar"],
+        car_windows=[tuple(w) for w in s["car_windows"]],
+        tests=s["tests"],
+        overlap=s["overlap"],
+        placebo_draws=s["placebo_draws"],
+        seed=s["seed"],
+    )
+    hl = cfg["highlight"]
+    if hl["theme"]:
+        run_highlight(cfg, res)
     b = cfg["backtest"]
     if b["enabled"]:
         progress("signal backtest")
-        res.backtest = backtests.backtest(res.market, res.events, holding=b["holding"], cost_bp=b["cost_bp"],
-                                          combine=b["combine"], placebo=b["placebo"], seed=b["seed"])
+        res.backtest = backtests.backtest(
+            res.market,
+            res.events,
+            holding=b["holding"],
+            cost_bp=b["cost_bp"],
+            combine=b["combine"],
+            placebo=b["placebo"],
+            seed=b["seed"],
+        )
     iv = cfg["interventions"]
     if iv["enabled"]:
         progress("official intervention study")
         run_interventions(cfg, res)
     res.headline = headline(res)
     return res
+
+
+def run_highlight(cfg, res: RunResult) -> None:
+    """Single-event study of the highlighted event: per-series CAR, Patell and placebo p-values."""
+    import backtests
+
+    hl, s = cfg["highlight"], cfg["study"]
+    ev = res.events[res.events["theme"] == hl["theme"]]
+    if hl["date"]:
+        d = pd.Timestamp(str(hl["date"])).date()
+        ev = ev[pd.to_datetime(ev["timestamp"]).dt.tz_convert("UTC").dt.date == d]
+    if ev.empty:
+        res.notes.append(f"[highlight]: no {hl['theme']} event on {hl['date']} among the extracted events.")
+        return
+    res.highlight_event = ev.iloc[0]
+    res.highlight_study = backtests.event_study(
+        res.changes,
+        ev.iloc[:1],
+        window=tuple(s["window"]),
+        estimation=tuple(s["estimation"]),
+        model=s["model"],
+        benchmark=s["benchmark"],
+        group_by=["series"],
+        calendar=s["calendar"],
+        car_windows=[tuple(w) for w in s["car_windows"]],
+        tests=("patell", "placebo"),
+        placebo_draws=s["placebo_draws"],
+        seed=s["seed"],
+    )
 
 
 def run_interventions(cfg, res: RunResult) -> None:
@@ -186,15 +241,24 @@ def run_interventions(cfg, res: RunResult) -> None:
     res.intervention_market = mk
     ev_study = ev.drop(columns=[c for c in ("timestamp",) if c in ev])
     res.intervention_study = backtests.event_study(
-        backtests.to_changes(mk), ev_study, window=tuple(iv["window"]), estimation=tuple(iv["estimation"]),
-        model="mean", group_by=["jpy_direction", "series"], calendar="observed",
-        car_windows=[(0, 0), (0, 1), (-1, 1), (0, 5)], overlap=iv["overlap"],
-        placebo_draws=cfg["study"]["placebo_draws"], seed=cfg["study"]["seed"])
+        backtests.to_changes(mk),
+        ev_study,
+        window=tuple(iv["window"]),
+        estimation=tuple(iv["estimation"]),
+        model="mean",
+        group_by=["jpy_direction", "series"],
+        calendar="observed",
+        car_windows=[(0, 0), (0, 1), (-1, 1), (0, 5)],
+        overlap=iv["overlap"],
+        placebo_draws=cfg["study"]["placebo_draws"],
+        seed=cfg["study"]["seed"],
+    )
     res.matches = match_news_to_official(res.events, ev, days=iv["match_days"])
 
 
-def match_news_to_official(events: pd.DataFrame, official: pd.DataFrame, *, days: int = 3,
-                           theme: str = "yen_intervention") -> pd.DataFrame:
+def match_news_to_official(
+    events: pd.DataFrame, official: pd.DataFrame, *, days: int = 3, theme: str = "yen_intervention"
+) -> pd.DataFrame:
     """For each official intervention day, the nearest news event of ``theme`` within ``days``.
 
     Parameters

@@ -69,19 +69,23 @@ def _empty(fig: Figure, ax, msg: str) -> Figure:
     return fig
 
 
-def plot_caar(study, *, level: float = 0.95, max_panels: int = 12, title: str | None = None) -> Figure:
-    """CAAR path per group with a confidence band and the day-0 line.
+def plot_caar(
+    study, *, level: float = 0.95, panel: str = "series", max_panels: int = 12, title: str | None = None
+) -> Figure:
+    """CAAR path per group with a confidence band and the day-0 line: one panel per ``panel``
+    value (each market on its own scale), one line per remaining group.
 
     Parameters
     ----------
     study : EventStudy
-        Uses ``study.caar`` (columns: group columns, ``rel_day``, ``aar``, ``caar``, ``n`` and,
-        when the engine provides it, ``caar_se``: the cross-sectional standard error of the CAAR,
-        in the study's unit).
+        Uses ``study.caar`` (group columns, ``rel_day``, ``aar``, ``caar``, ``n`` and, when
+        present, ``caar_se``: the cross-sectional standard error of the CAAR, in the study's unit).
     level : float
         Two-sided confidence level of the band (normal quantile), default 0.95.
+    panel : str
+        Group column that gets its own panel (default ``series``); ignored when absent.
     max_panels : int
-        At most this many groups are drawn (one panel each); the rest are named in the title.
+        At most this many panels; the rest are named in the title.
     title : str, optional
 
     Returns
@@ -94,34 +98,49 @@ def plot_caar(study, *, level: float = 0.95, max_panels: int = 12, title: str | 
     caar = study.caar
     unit = _unit(study)
     gcols = _group_cols(caar, ["rel_day", "aar", "caar", "n", "caar_se", "aar_se"])
-    groups = list(caar.groupby(gcols, sort=True)) if gcols else [("all events", caar)]
-    shown = groups[:max_panels]
+    pcol = panel if panel in gcols else None
+    lcols = [c for c in gcols if c != pcol]
+    panels = list(caar.groupby(pcol, sort=True)) if pcol else [("all events", caar)]
+    shown = panels[:max_panels]
     ncols = 1 if len(shown) == 1 else 2
     nrows = max(1, int(np.ceil(len(shown) / ncols)))
-    fig, axes = _figure(nrows, ncols, width=9.0 if ncols == 1 else 11.0, height=3.0, sharex=True)
+    fig, axes = _figure(nrows, ncols, width=9.0 if ncols == 1 else 11.0, height=2.9, sharex=True)
     z = norm.ppf(0.5 + level / 2)
-    for ax, (key, g) in zip(axes.flat, shown, strict=False):
-        g = g.sort_values("rel_day")
-        x = g["rel_day"].to_numpy()
-        y = g["caar"].to_numpy(dtype=float)
-        ax.plot(x, y, marker="o", ms=3, color=_colour(0), label="CAAR")
-        if "caar_se" in g:
-            se = g["caar_se"].to_numpy(dtype=float)
-            ax.fill_between(
-                x, y - z * se, y + z * se, color=_colour(0), alpha=0.18, label=f"{level:.0%} band"
+    line_keys = sorted({k for k, _ in caar.groupby(lcols, sort=True)}, key=str) if lcols else ["all"]
+    colours = {k: _colour(i) for i, k in enumerate(line_keys)}
+    for ax, (pkey, pg) in zip(axes.flat, shown, strict=False):
+        lines = list(pg.groupby(lcols, sort=True)) if lcols else [("all", pg)]
+        for key, g in lines:
+            g = g.sort_values("rel_day")
+            x = g["rel_day"].to_numpy()
+            y = g["caar"].to_numpy(dtype=float)
+            n = int(g["n"].max()) if len(g) else 0
+            col = colours.get(key, _colour(0))
+            ax.plot(x, y, marker="o", ms=2.5, lw=1.3, color=col, label=f"{_label(key)} (N={n})")
+            ax.annotate(
+                f"N={n}",
+                (x[-1], y[-1]),
+                fontsize=6,
+                color=col,
+                xytext=(2, 0),
+                textcoords="offset points",
+                va="center",
             )
+            if "caar_se" in g:
+                se = g["caar_se"].to_numpy(dtype=float)
+                ax.fill_between(x, y - z * se, y + z * se, color=col, alpha=0.12, lw=0)
         ax.axvline(0, color="0.3", lw=1, ls="--")
         ax.axhline(0, color="0.6", lw=0.8)
-        n = int(g["n"].max()) if "n" in g and len(g) else 0
-        ax.set_title(f"{_label(key)} (N = {n})", fontsize=10)
+        ax.set_title(_label(pkey), fontsize=10)
         ax.set_ylabel(f"CAAR ({unit})")
+        ax.legend(fontsize=7, frameon=False, loc="best")
     for ax in axes.flat[len(shown) :]:
         ax.set_axis_off()
     for ax in axes[-1]:
         ax.set_xlabel("trading days relative to day 0")
-    axes.flat[0].legend(loc="best", fontsize=8, frameon=False)
-    more = f" (+{len(groups) - len(shown)} more groups not drawn)" if len(groups) > len(shown) else ""
-    fig.suptitle(title or f"Cumulative average abnormal change around events{more}", fontsize=11)
+    more = f" (+{len(panels) - len(shown)} more panels not drawn)" if len(panels) > len(shown) else ""
+    band = f"; shaded: {level:.0%} band" if "caar_se" in caar else ""
+    fig.suptitle((title or "Cumulative average abnormal change around events") + band + more, fontsize=11)
     return fig
 
 
@@ -338,55 +357,74 @@ def plot_car_distribution(
     study,
     *,
     window: tuple[int, int] | None = None,
-    by: str = "series",
+    by: str = "theme",
+    panel: str = "series",
     placebo: pd.DataFrame | None = None,
+    max_panels: int = 12,
     title: str | None = None,
 ) -> Figure:
-    """Per-event CARs (strip + box) per ``by`` group, with a placebo distribution behind it.
+    """Per-event CARs (strip + box) per ``by`` group in one panel per ``panel`` value, with the
+    placebo CAAR distribution of the same group (grey violin) behind them.
 
     Parameters
     ----------
     study : EventStudy
         Uses ``study.car`` rows for ``window`` (default: the event window).
     by : str
-        Column of ``study.car`` to group by (``series`` or ``theme``).
+        Column of ``study.car`` for the boxes within a panel (default ``theme``).
+    panel : str
+        Column of ``study.car`` for the panels (default ``series``: each market on its own scale).
     placebo : DataFrame, optional
-        Placebo CAAR draws with columns ``by`` and ``caar`` (as stored by the engine in
-        ``study.placebo_draws`` when available); drawn as a grey violin.
+        Placebo CAAR draws with columns ``by``, ``panel`` and ``caar``; default
+        ``study.placebo_draws`` (the engine's pseudo-event CAARs for the same window).
 
     Returns
     -------
     matplotlib.figure.Figure
+        y axes in the study's unit (bp for the market pipeline).
     """
     car = study.car
     unit = _unit(study)
     if window is None:
         window = tuple(study.settings["window"])
     sel = car[(car["start"] == window[0]) & (car["end"] == window[1])].dropna(subset=["car"])
-    fig, axes = _figure(width=9.0, height=4.0)
-    ax = axes[0, 0]
-    if sel.empty or by not in sel:
-        return _empty(fig, ax, "no CARs to draw")
-    keys = sorted(sel[by].astype(str).unique())
-    data = [sel.loc[sel[by].astype(str) == k, "car"].to_numpy(dtype=float) for k in keys]
-    pos = np.arange(1, len(keys) + 1)
-    if placebo is not None and len(placebo) and by in placebo:
-        pdata = [placebo.loc[placebo[by].astype(str) == k, "caar"].to_numpy(dtype=float) for k in keys]
-        okp = [i for i, d in enumerate(pdata) if len(d) > 1]
-        if okp:
-            vp = ax.violinplot([pdata[i] for i in okp], positions=pos[okp], widths=0.8, showextrema=False)
-            for b in vp["bodies"]:
-                b.set_facecolor("0.8")
-                b.set_alpha(0.6)
-    ax.boxplot(data, positions=pos, widths=0.35, showfliers=False, medianprops={"color": "k"})
+    if placebo is None and getattr(study, "placebo_draws", None) is not None:
+        pl = study.placebo_draws
+        placebo = pl[(pl["start"] == window[0]) & (pl["end"] == window[1])]
+    if sel.empty or by not in sel or panel not in sel:
+        fig, axes = _figure(width=9.0, height=4.0)
+        return _empty(fig, axes[0, 0], "no CARs to draw")
+    panels = sorted(sel[panel].astype(str).unique())[:max_panels]
+    ncols = 1 if len(panels) == 1 else 2
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = _figure(nrows, ncols, width=11.0 if ncols == 2 else 8.0, height=2.8)
     rng = np.random.default_rng(0)  # jitter only (display), fixed for reproducible images
-    for p, d in zip(pos, data, strict=False):
-        ax.scatter(p + rng.uniform(-0.12, 0.12, len(d)), d, s=14, color=_colour(0), alpha=0.7, zorder=3)
-    ax.set_xticks(pos, keys, rotation=20, ha="right")
-    ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_ylabel(f"CAR [{window[0]}, {window[1]}] ({unit})")
-    note = " (grey: placebo CAAR distribution)" if placebo is not None and len(placebo) else ""
-    fig.suptitle(title or f"Per-event CAR [{window[0]}, {window[1]}] by {by}{note}", fontsize=11)
+    has_placebo = placebo is not None and len(placebo) and by in placebo and panel in placebo
+    for ax, pv in zip(axes.flat, panels, strict=False):
+        sub = sel[sel[panel].astype(str) == pv]
+        keys = sorted(sub[by].astype(str).unique())
+        data = [sub.loc[sub[by].astype(str) == k, "car"].to_numpy(dtype=float) for k in keys]
+        pos = np.arange(1, len(keys) + 1)
+        if has_placebo:
+            pp = placebo[placebo[panel].astype(str) == pv]
+            pdata = [pp.loc[pp[by].astype(str) == k, "caar"].dropna().to_numpy(dtype=float) for k in keys]
+            okp = [i for i, d in enumerate(pdata) if len(d) > 1]
+            if okp:
+                vp = ax.violinplot([pdata[i] for i in okp], positions=pos[okp], widths=0.8, showextrema=False)
+                for b in vp["bodies"]:
+                    b.set_facecolor("0.8")
+                    b.set_alpha(0.6)
+        ax.boxplot(data, positions=pos, widths=0.35, showfliers=False, medianprops={"color": "k"})
+        for p, d in zip(pos, data, strict=False):
+            ax.scatter(p + rng.uniform(-0.12, 0.12, len(d)), d, s=14, color=_colour(0), alpha=0.7, zorder=3)
+        ax.set_xticks(pos, keys, rotation=15, ha="right", fontsize=8)
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.set_title(pv, fontsize=10)
+        ax.set_ylabel(f"CAR ({unit})")
+    for ax in axes.flat[len(panels) :]:
+        ax.set_axis_off()
+    note = "; grey: placebo CAAR distribution of the group" if has_placebo else ""
+    fig.suptitle(title or f"Per-event CAR [{window[0]}, {window[1]}] by {by} and {panel}{note}", fontsize=11)
     return fig
 
 

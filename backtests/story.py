@@ -27,80 +27,85 @@ APRIL_2025 = pd.DataFrame(
 )
 
 
-def _tests_for(study, **where) -> pd.DataFrame:
-    t = study.tests
-    m = np.ones(len(t), dtype=bool)
-    for k, v in where.items():
-        if k in t:
-            m &= (t[k] == v).to_numpy()
-    return t[m]
-
-
 def _pvalue(tests: pd.DataFrame, test: str, start: int, end: int) -> float:
     r = tests[(tests["test"] == test) & (tests["start"] == start) & (tests["end"] == end)]
     return float(r["pvalue"].iloc[0]) if len(r) else float("nan")
 
 
 def highlight_section(res) -> Section | None:
-    """The seed event: day 0 per series, AR path and CAR with a placebo p-value."""
+    """The seed event: day 0 per series, AR path and CAR with Patell and placebo p-values."""
+    from backtests.calendar import align_events
+
     cfg = res.config["highlight"]
-    study, events = res.study, res.events
-    if not cfg["theme"] or study is None:
+    if not cfg["theme"]:
         return None
-    ev = events[events["theme"] == cfg["theme"]]
-    if cfg["date"]:
-        d = pd.Timestamp(str(cfg["date"])).date()
-        ev = ev[pd.to_datetime(ev["timestamp"]).dt.tz_convert("UTC").dt.date == d]
-    if ev.empty:
+    if res.highlight_study is None:
         return Section(
             f"Highlighted event ({cfg['theme']}, {cfg['date']})",
             ["No event of this theme on this date was extracted from the articles."],
         )
-    row = ev.iloc[0]
+    row, st = res.highlight_event, res.highlight_study
     eid = row["event_id"]
-    pairs = study.pairs[study.pairs["event_id"] == eid]
-    car = study.car[study.car["event_id"] == eid]
-    w = tuple(study.settings["window"])
+    ts = pd.Timestamp(row["timestamp"])
+    w = tuple(st.settings["window"])
+    # the same article after the Tokyo close: where would each day 0 be?
+    late = ts.tz_convert("Asia/Tokyo").normalize() + pd.Timedelta(hours=16)
+    alt = align_events(pd.DataFrame({"event_id": [eid], "timestamp": [late.tz_convert("UTC")]}), res.market)
+    alt_day0 = dict(zip(alt["series"], alt["day0"], strict=False))
     rows = []
-    for _, p in pairs.iterrows():
+    for _, p in st.pairs.iterrows():
         s = p["series"]
         close, tz = res.market.close_time(s)
-        local = pd.Timestamp(row["timestamp"]).tz_convert(tz)
-        c = car[(car["series"] == s)]
-        tests = _tests_for(study, theme=cfg["theme"], series=s)
+        car = st.car[st.car["series"] == s]
+        tests = st.tests[st.tests["series"] == s]
         rec = {
             "series": s,
-            "article (local time)": f"{local:%a %d %b %Y %H:%M} {tz}",
+            "article (local time)": f"{ts.tz_convert(tz):%a %d %b %Y %H:%M} {tz}",
             "close": f"{close:%H:%M}",
             "day 0": f"{pd.Timestamp(p['day0']):%a %d %b %Y}",
+            "day 0 if 16:00 Tokyo": f"{pd.Timestamp(alt_day0[s]):%a %d %b %Y}"
+            if pd.notna(alt_day0.get(s))
+            else "",
         }
-        for a, b in sorted({(int(x), int(y)) for x, y in zip(c["start"], c["end"], strict=False)}):
-            v = c[(c["start"] == a) & (c["end"] == b)]["car"]
+        for a, b in sorted({(int(x), int(y)) for x, y in zip(car["start"], car["end"], strict=False)}):
+            v = car[(car["start"] == a) & (car["end"] == b)]["car"]
             rec[f"CAR[{a},{b}] (bp)"] = float(v.iloc[0]) if len(v) else np.nan
-        rec[f"placebo p [{w[0]},{w[1]}]"] = _pvalue(tests, "placebo", *w)
-        rec["placebo p [0,1]"] = _pvalue(tests, "placebo", 0, 1)
+        for t in ("patell", "placebo"):
+            rec[f"{t} p [{w[0]},{w[1]}]"] = _pvalue(tests, t, *w)
+            rec[f"{t} p [0,1]"] = _pvalue(tests, t, 0, 1)
         rows.append(rec)
     table = pd.DataFrame(rows)
-    ts = pd.Timestamp(row["timestamp"])
+    d0 = table["day 0"].unique()
+    alt_d0 = table["day 0 if 16:00 Tokyo"].unique()
+    differ = (
+        f"Here the day 0s are {', '.join(d0)}."
+        if len(d0) > 1
+        else f"This article came before every close, so all day 0s are {d0[0]}; had it come at 16:00 "
+        f"Tokyo, after the JGB close, day 0 would be {' / '.join(alt_d0)} (column 'day 0 if 16:00 "
+        "Tokyo'): JGBs move to the next Tokyo session, New York series stay on the same date."
+    )
     text = [
         f"“{row['headline']}” — first article {ts:%a %d %b %Y %H:%M} UTC "
         f"({ts.tz_convert('Asia/Tokyo'):%H:%M} Tokyo, {ts.tz_convert('America/New_York'):%H:%M} New York), "
         f"{int(row.get('n_articles', 1))} article(s), mean sentiment {row.get('sentiment', np.nan):+.2f}.",
         "Day 0 is the first session of each series whose close (of the source used) is at or after the "
-        "article: JGB yields close 15:00 Tokyo, H.15 Treasury yields are 15:30 New York quotes and the "
-        "H.10 USD/JPY rate is fixed at noon New York, so the same article has different day 0s.",
-        "The placebo p-value compares this event's CAR with CARs on random non-event days of the same "
-        "series (same window): the honest test for a single macro news event.",
+        "article: JGB yields are 15:00 Tokyo values, H.15 Treasury yields 15:30 New York quotes and the "
+        "H.10 USD/JPY rate the noon New York buying rate. " + differ,
+        "Abnormal changes are measured against each series' own mean change over the estimation window "
+        f"{list(st.settings['estimation'])} (trading days, model '{st.settings['model']}'). For one event the "
+        "Patell test asks whether the CAR is large relative to the series' own estimation-window "
+        "volatility; the placebo p-value compares it with CARs on random non-event days of the same series "
+        "(same window): the honest test for a single macro news event.",
     ]
     sec = Section(f"Highlighted event: {cfg['theme']} ({ts:%d %B %Y})", text)
     sec.figures.append(
         (
-            f"event_{eid}",
-            plots.plot_event_paths(study, event_id=eid),
+            f"event_{cfg['theme']}",
+            plots.plot_event_paths(st, event_id=eid),
             "Abnormal changes (bars) and cumulative abnormal change (line), bp, per series",
         )
     )
-    sec.tables.append(("highlight", table, "Day 0, CAR (bp) and placebo p-value per series"))
+    sec.tables.append(("highlight", table, "Day 0, CAR (bp) and p-values per series"))
     return sec
 
 
