@@ -70,6 +70,10 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "combine": (_STR, "sum", "sum | max | last"),
         "placebo": (_INT, 200, "placebo runs"),
         "seed": (_INT, 0, "random seed"),
+        "position_cap": (_FLOAT, None, "cap on |position| per series (units)"),
+        "stop_loss_bp": (_FLOAT, None, "stop-loss per trade, bp (on closes)"),
+        "take_profit_bp": (_FLOAT, None, "take-profit per trade, bp (on closes)"),
+        "rules": (_LIST, [], "[[backtest.rules]] tables: themes, min_abs_sentiment, direction, size, ..."),
     },
     "interventions": {
         "enabled": (_BOOL, False, "also study Japan's official intervention days (bundled MOF records)"),
@@ -78,7 +82,11 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "window": (_LIST, [-5, 10], "event window"),
         "estimation": (_LIST, [-120, -11], "estimation window"),
         "overlap": (_STR, "merge", "how to handle clustered consecutive days: keep | drop | merge"),
-        "match_days": (_INT, 3, "a news event within this many days before/after an official day 'caught' it"),
+        "match_days": (
+            _INT,
+            3,
+            "a news event within this many days before/after an official day 'caught' it",
+        ),
     },
     "highlight": {
         "theme": (_STR, None, "theme of the highlighted (seed) event"),
@@ -101,8 +109,14 @@ def _type_name(t) -> str:
         return "number"
     if isinstance(t, tuple):
         return " or ".join(_type_name(x) for x in t)
-    return {str: "string", int: "integer", float: "number", bool: "true/false", list: "list",
-            dt.date: "date"}.get(t, t.__name__)
+    return {
+        str: "string",
+        int: "integer",
+        float: "number",
+        bool: "true/false",
+        list: "list",
+        dt.date: "date",
+    }.get(t, t.__name__)
 
 
 def defaults() -> dict[str, dict[str, Any]]:
@@ -126,33 +140,65 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             raise ConfigError(f"{origin}: [{sec}] must be a table of keys, got {type(body).__name__}")
         for key, val in body.items():
             if key not in SCHEMA[sec]:
-                raise ConfigError(f"{origin}: unknown key [{sec}].{key}; known keys: {', '.join(SCHEMA[sec])}")
+                raise ConfigError(
+                    f"{origin}: unknown key [{sec}].{key}; known keys: {', '.join(SCHEMA[sec])}"
+                )
             types = SCHEMA[sec][key][0]
-            bad_bool = isinstance(val, bool) and types is not bool and (
-                types in (int, float) or (isinstance(types, tuple) and bool not in types))
+            bad_bool = (
+                isinstance(val, bool)
+                and types is not bool
+                and (types in (int, float) or (isinstance(types, tuple) and bool not in types))
+            )
             if not isinstance(val, types) or bad_bool:
-                raise ConfigError(f"{origin}: [{sec}].{key} must be a {_type_name(types)}, got "
-                                  f"{type(val).__name__} {val!r} ({SCHEMA[sec][key][2]})")
+                raise ConfigError(
+                    f"{origin}: [{sec}].{key} must be a {_type_name(types)}, got "
+                    f"{type(val).__name__} {val!r} ({SCHEMA[sec][key][2]})"
+                )
             cfg[sec][key] = val
     for sec, key in REQUIRED:
         if not cfg[sec][key]:
             raise ConfigError(f"{origin}: [{sec}].{key} is required ({SCHEMA[sec][key][2]})")
-    for sec, key in (("study", "window"), ("study", "estimation"), ("interventions", "window"),
-                     ("interventions", "estimation")):
+    for sec, key in (
+        ("study", "window"),
+        ("study", "estimation"),
+        ("interventions", "window"),
+        ("interventions", "estimation"),
+    ):
         v = cfg[sec][key]
-        if not (len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v) and v[0] <= v[1]):
-            raise ConfigError(f"{origin}: [{sec}].{key} must be two integers [start, end] with start <= end, "
-                              f"got {v!r}")
+        if not (
+            len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v) and v[0] <= v[1]
+        ):
+            raise ConfigError(
+                f"{origin}: [{sec}].{key} must be two integers [start, end] with start <= end, got {v!r}"
+            )
     for w in cfg["study"]["car_windows"]:
         if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, int) for x in w) and w[0] <= w[1]):
-            raise ConfigError(f"{origin}: [study].car_windows entries must be [start, end] integer pairs, got {w!r}")
+            raise ConfigError(
+                f"{origin}: [study].car_windows entries must be [start, end] integer pairs, got {w!r}"
+            )
+    from backtests.strategy import Rule
+
+    for i, r in enumerate(cfg["backtest"]["rules"]):
+        if not isinstance(r, Mapping):
+            raise ConfigError(f"{origin}: [[backtest.rules]] entry {i + 1} must be a table, got {r!r}")
+        try:
+            Rule.from_dict(r)
+        except ConfigError as e:
+            raise ConfigError(f"{origin}: [[backtest.rules]] entry {i + 1}: {e}") from None
     for k in ("formats", "figure_formats"):
         allowed = {"formats": {"html", "md"}, "figure_formats": {"png", "svg"}}[k]
         bad = set(cfg["report"][k]) - allowed
         if bad:
             raise ConfigError(f"{origin}: [report].{k} has {sorted(bad)}; allowed: {sorted(allowed)}")
-    for sec, key in (("run", "as_of"), ("market", "start"), ("market", "end"), ("interventions", "start"),
-                     ("highlight", "date"), ("highlight", "timeline_start"), ("highlight", "timeline_end")):
+    for sec, key in (
+        ("run", "as_of"),
+        ("market", "start"),
+        ("market", "end"),
+        ("interventions", "start"),
+        ("highlight", "date"),
+        ("highlight", "timeline_start"),
+        ("highlight", "timeline_end"),
+    ):
         v = cfg[sec][key]
         if isinstance(v, str):
             try:
@@ -177,8 +223,10 @@ def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
     """
     p = resolve_path(str(path), Path.cwd())
     if not p.is_file():
-        raise InputNotFoundError(f"config file {path} does not exist: check the path "
-                                 "(an example ships as newsbt:configs/demo.toml)")
+        raise InputNotFoundError(
+            f"config file {path} does not exist: check the path "
+            "(an example ships as newsbt:configs/demo.toml)"
+        )
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
@@ -191,7 +239,7 @@ def load_config(path: str | Path) -> dict[str, dict[str, Any]]:
 def resolve_path(value: str, base: Path) -> Path:
     """Resolve a config path: ``newsbt:`` prefix -> shipped data, relative -> against ``base``."""
     if value.startswith("newsbt:"):
-        return data_path(*value[len("newsbt:"):].split("/"))
+        return data_path(*value[len("newsbt:") :].split("/"))
     p = Path(value).expanduser()
     return p if p.is_absolute() else base / p
 

@@ -71,6 +71,17 @@ def _read_articles(cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
     return arts, rej
 
 
+#: VADER's own convention: compound >= 0.05 positive, <= -0.05 negative, else neutral
+SENTIMENT_EDGES = (-0.05, 0.05)
+
+
+def sentiment_bucket(sentiment: pd.Series) -> pd.Series:
+    """``negative`` / ``neutral`` / ``positive`` from mean VADER compound (VADER's +-0.05 cut-offs)."""
+    lo, hi = SENTIMENT_EDGES
+    out = np.where(sentiment <= lo, "negative", np.where(sentiment >= hi, "positive", "neutral"))
+    return pd.Series(np.where(sentiment.isna(), "unknown", out), index=sentiment.index)
+
+
 def _theme_book(cfg):
     book = cfg["themes"]["book"]
     if book in (None, "", "default"):
@@ -106,6 +117,8 @@ def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
         if late.any():
             res.notes.append(f"{int(late.sum())} events after the as-of date {as_of} not studied.")
             events = events[~late].reset_index(drop=True)
+    if "sentiment" in events and "sentiment_bucket" not in events:
+        events = events.assign(sentiment_bucket=sentiment_bucket(events["sentiment"]))
     if events.empty:
         raise ConfigError("no events: the articles matched no theme (check [articles].paths and [themes])")
     return events

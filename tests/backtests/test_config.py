@@ -41,6 +41,10 @@ def test_defaults_fill_in():
         ({"market": {"series": ["x"]}, "report": {"formats": ["pdf"]}}, "[report].formats"),
         ({"market": {"series": ["x"], "start": "2025-13-01"}}, "[market].start"),
         ({"market": {"series": ["x"]}, "study": {"car_windows": [[1]]}}, "[study].car_windows"),
+        (
+            {"market": {"series": ["x"]}, "backtest": {"rules": [{"themez": ["a"]}]}},
+            "[[backtest.rules]] entry 1",
+        ),
     ],
 )
 def test_bad_configs_name_the_key(raw, needle):
@@ -48,6 +52,19 @@ def test_bad_configs_name_the_key(raw, needle):
         config.validate(raw, origin="my.toml")
     assert needle in str(e.value)
     assert "my.toml" in str(e.value)
+
+
+def test_backtest_rules_are_validated_and_built():
+    cfg = config.validate(
+        {
+            "market": {"series": ["x"]},
+            "backtest": {"rules": [{"themes": ["tariffs"], "min_abs_sentiment": 0.2}]},
+        }
+    )
+    from backtests.strategy import Rule
+
+    r = Rule.from_dict(cfg["backtest"]["rules"][0])
+    assert r.themes == ["tariffs"] or tuple(r.themes) == ("tariffs",)
 
 
 def test_missing_and_invalid_files(tmp_path):
@@ -71,3 +88,12 @@ def test_config_hash_is_order_independent():
 
     assert config_hash(a) == config_hash(b)
     assert config_hash(a) != config_hash({**a, "study": {"model": "raw"}})
+
+
+def test_sentiment_bucket_uses_vader_cutoffs():
+    import pandas as pd
+
+    from backtests.pipeline import sentiment_bucket
+
+    got = sentiment_bucket(pd.Series([-0.5, -0.05, 0.0, 0.049, 0.05, float("nan")])).tolist()
+    assert got == ["negative", "negative", "neutral", "neutral", "positive", "unknown"]
