@@ -286,7 +286,7 @@ EXAMPLES = {
     "demo": "newsbt demo --out /tmp/newsbt-demo",
     "run": "newsbt run study.toml --as-of 2025-05-09",
     "events": "newsbt events data/news/*.jsonl --themes my_book.toml -o events.csv",
-    "study": "newsbt study --events events.csv --series ust_10y jgb_10y usdjpy --window -5,10 --model mean",
+    "study": "newsbt study --events events.csv --series ust_10y jgb_10y usdjpy --window=-5,10 --model mean",
     "backtest": "newsbt backtest --events events.csv --series usdjpy --holding 5 --cost-bp 0.5",
     "fetch": "newsbt fetch ust_10y usdjpy --start 2024-01-01 --end 2025-06-30",
     "import": "newsbt import DGS10.csv --format fred --series ust_10y",
@@ -345,9 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = cmd("study", "event study of an events table on market series", _cmd_study)
     market_args(s)
-    s.add_argument("--window", type=_int_pair, default=(-5, 10), help="event window a,b (default -5,10)")
     s.add_argument(
-        "--estimation", type=_int_pair, default=(-120, -11), help="estimation c,d (default -120,-11)"
+        "--window",
+        type=_int_pair,
+        default=(-5, 10),
+        help="event window a,b; write --window=-5,10 (the = keeps argparse from reading -5 as an option)",
+    )
+    s.add_argument(
+        "--estimation",
+        type=_int_pair,
+        default=(-120, -11),
+        help="estimation window c,d; write --estimation=-120,-11",
     )
     s.add_argument("--model", default="mean", choices=["raw", "mean", "market", "factor"])
     s.add_argument("--benchmark", default=None, help="benchmark series for --model market")

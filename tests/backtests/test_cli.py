@@ -193,3 +193,77 @@ def test_every_command_has_help_with_example():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name, p in sub.choices.items():
         assert "Example: newsbt" in p.format_help(), name
+
+
+def _small_config(tmp_path: Path) -> Path:
+    corpus = REPO / "data" / "news" / "sample_articles.jsonl"
+    cfg = tmp_path / "seed.toml"
+    cfg.write_text(f"""
+[run]
+title = "seed case, small"
+[articles]
+paths = ["{corpus}"]
+[market]
+series = ["ust_10y", "jgb_10y", "usdjpy"]
+source = "sample"
+start = "2021-06-01"
+[study]
+placebo_draws = 100
+group_by = ["sentiment_bucket"]
+[backtest]
+placebo = 20
+[[backtest.rules]]
+themes = ["tariffs", "yen_intervention"]
+[report]
+out = "{tmp_path}/out/{{date}}-{{name}}"
+formats = ["html"]
+figure_formats = ["png"]
+""")
+    return cfg
+
+
+def test_run_config_as_of_with_placeholders_and_log(tmp_path):
+    cfg = _small_config(tmp_path)
+    r = newsbt("run", str(cfg), "--as-of", "2025-05-09", "-q")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out" / "2025-05-09-seed"
+    assert (out / "index.html").is_file() and not (out / "report.md").exists()
+    assert (tmp_path / "out" / "2025-05-09-seed.log").is_file()  # log beside the report
+    s = json.loads((out / "summary.json").read_text())
+    assert s["as_of"] == "2025-05-09"
+    ev = pd.read_csv(out / "tables" / "events.csv")
+    assert pd.to_datetime(ev["timestamp"]).max() < pd.Timestamp("2025-05-10", tz="UTC")
+    tests = pd.read_csv(out / "tables" / "tests.csv")
+    assert {"sentiment_bucket", "series"} <= set(tests.columns)
+    trades = pd.read_csv(out / "tables" / "backtest_trades.csv")
+    assert len(trades) > 0
+
+
+def test_events_study_backtest_commands(tmp_path):
+    corpus = REPO / "data" / "news" / "sample_articles.jsonl"
+    ev = tmp_path / "events.csv"
+    r = newsbt("events", str(corpus), "-o", str(ev))
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(ev)
+    assert {"event_id", "theme", "timestamp"} <= set(table.columns) and len(table) > 10
+    r = newsbt(
+        "study",
+        "--events",
+        str(ev),
+        "--series",
+        "ust_10y",
+        "usdjpy",
+        "--source",
+        "sample",
+        "--window=-2,5",
+        "--estimation=-100,-10",
+        "--out",
+        str(tmp_path / "study"),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "t_cross_section" in r.stdout and (tmp_path / "study" / "index.html").is_file()
+    r = newsbt("backtest", "--events", str(ev), "--series", "usdjpy", "--source", "sample", "--holding", "3")
+    assert r.returncode == 0, r.stderr
+    assert "Sharpe" in r.stdout or "sharpe" in r.stdout
+    r = newsbt("study", "--events", str(ev), "--series", "ust_10y", "--window=5,-2")
+    assert r.returncode == 2 and "window" in r.stderr
