@@ -86,10 +86,34 @@ class CacheEntry:
         return now - self.fetched_at
 
 
-def _lock(path: Path):
-    from filelock import FileLock
+class _Guard:
+    """The per-file ``filelock`` guard; a timeout becomes a :class:`CacheError` naming the lock."""
 
-    return FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT)
+    def __init__(self, path: Path) -> None:
+        from filelock import FileLock
+
+        self.path = path
+        self.lock = FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT)
+
+    def __enter__(self) -> _Guard:
+        from filelock import Timeout
+
+        try:
+            self.lock.acquire()
+        except Timeout as exc:
+            raise CacheError(
+                f"cache file {self.path} is locked by another newsbt run (lock {self.lock.lock_file} held "
+                f"for more than {_LOCK_TIMEOUT:.0f} s); wait for it to finish, or delete the lock file if "
+                "no other run is active"
+            ) from exc
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def _lock(path: Path) -> _Guard:
+    return _Guard(path)
 
 
 def _quarantine(path: Path, why: str) -> None:
@@ -178,18 +202,28 @@ def write_cache(series_id: str, source: str, values: pd.Series, meta: dict[str, 
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _lock(path):
-            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-            os.close(fd)
-            try:
-                pq.write_table(table, tmp)
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
     except OSError as exc:
         raise CacheError(
-            f"cannot write cache file {path} ({exc}); set NEWSBT_DATA to a writable folder"
+            f"cannot create cache folder {path.parent} ({exc}); set NEWSBT_DATA to a writable folder"
         ) from exc
+    with _lock(path):
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot write cache file {path} ({exc}); set NEWSBT_DATA to a writable folder"
+            ) from exc
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise CacheError(
+                f"cannot write cache file {path} ({exc}); the previous version is kept. Free disk space "
+                "or set NEWSBT_DATA to a writable folder"
+            ) from exc
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     log.info("cached %s from %s: %d values to %s", series_id, source, len(s), path)
     return path

@@ -6,7 +6,9 @@ user's files or the bundled snapshot.
 1. the cache, if it covers the range and was fetched recently (:data:`MAX_AGE`);
 2. else the live sources of the spec in order (``fred``/``mof``/``yfinance``), fetching only the
    missing ranges and merging them into the cache (when offline they are skipped at once);
-3. else an older cache, with a :class:`NewsbtWarning` naming its age (offline fallback);
+3. else an older cache, with a :class:`NewsbtWarning` naming its age (offline, or a refresh that
+   failed: the provenance is then ``origin="cache"``, ``stale=True``, and the cache keeps its old
+   fetch time, so it is never reported as live);
 4. else the bundled snapshot (``sample``), with a logged note; the provenance says
    ``origin="snapshot"`` and carries the snapshot's last date;
 5. else :class:`DataUnavailableError` listing every attempt and what to do.
@@ -24,6 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from backtests.market import cache, fred, mof, yahoo
@@ -70,7 +73,18 @@ def _prov(spec: SeriesSpec, ref: SourceRef, origin: str, **kw: Any) -> Provenanc
 
 
 def _cache_prov(spec: SeriesSpec, ref: SourceRef, entry: cache.CacheEntry, **kw: Any) -> Provenance:
-    """Provenance of a cached series; a file imported with ``newsbt import`` keeps its own origin."""
+    """Provenance of a cached series; a file imported with ``newsbt import`` keeps its own origin.
+
+    The close time and zone stored with the cached data win over the spec's (they describe the
+    source the numbers actually came from)."""
+    close, tz = entry.meta.get("close"), entry.meta.get("tz")
+    if close and tz:
+        try:
+            ref = SourceRef(
+                ref.source, ref.code, pd.Timestamp(str(close)).time(), str(tz), ref.scale, ref.publisher
+            )
+        except ValueError:
+            log.info("%s: cache close %r unreadable; using the spec's", spec.id, close)
     imported = entry.meta.get("imported_from")
     if imported:
         p = _prov(
@@ -81,13 +95,77 @@ def _cache_prov(spec: SeriesSpec, ref: SourceRef, entry: cache.CacheEntry, **kw:
     return _prov(spec, ref, "cache", retrieved=entry.meta["fetched_at"], **kw)
 
 
-def _fetch_live(spec: SeriesSpec, ref: SourceRef, start, end, fetch_kw: Mapping[str, Any]) -> pd.Series:
+#: Median absolute difference (percentage points) above which a yfinance yield is flagged as not
+#: matching its reference series (Cboe vs H.15 differ by a few bp, never by a point).
+UNIT_TOLERANCE_PP = 0.5
+
+
+def _reference(spec: SeriesSpec, reference: pd.Series | None) -> pd.Series | None:
+    if reference is not None:
+        return reference
+    if spec.source("sample") is None:
+        return None
+    try:
+        return snapshot_values(spec.id)[0]
+    except DataUnavailableError:
+        return None
+
+
+def _check_yield_unit(
+    spec: SeriesSpec, ref: SourceRef, s: pd.Series, reference: pd.Series | None
+) -> pd.Series:
+    """Guard against a yfinance yield in the wrong unit (Cboe's yield x 10 convention).
+
+    Compares the download with a reference of the same series (the cache, else the bundled H.15
+    snapshot) on common dates: when the x 0.1 version is much closer, the download is rescaled
+    with a :class:`NewsbtWarning`; when neither is within :data:`UNIT_TOLERANCE_PP`, a warning says
+    the numbers do not look like that series. Levels alone cannot tell 0.5 % from a x 10 quote
+    of 0.05 %, hence the comparison.
+    """
+    if spec.kind != "yield" or ref.source != "yfinance":
+        return s
+    reference = _reference(spec, reference)
+    if reference is None:
+        return s
+    common = s.index.intersection(reference.dropna().index)
+    if len(common) < 3:
+        return s
+    a, b = s.loc[common].to_numpy(dtype=float), reference.loc[common].to_numpy(dtype=float)
+    d1 = float(np.median(np.abs(a - b)))
+    d10 = float(np.median(np.abs(0.1 * a - b)))
+    if d10 < UNIT_TOLERANCE_PP and d10 < d1 / 4:
+        warnings.warn(
+            f"{spec.id}: yfinance {ref.code} looks like yield x 10 (median gap to the reference "
+            f"{d1:.2f} pp, {d10:.3f} pp after x 0.1 on {len(common)} dates); scaled by 0.1 to percent",
+            NewsbtWarning,
+            stacklevel=5,
+        )
+        return s * 0.1
+    if d1 > UNIT_TOLERANCE_PP:
+        warnings.warn(
+            f"{spec.id}: yfinance {ref.code} differs from the reference series by a median {d1:.2f} pp "
+            f"on {len(common)} common dates; check the ticker and its unit (expected {spec.unit})",
+            NewsbtWarning,
+            stacklevel=5,
+        )
+    return s
+
+
+def _fetch_live(
+    spec: SeriesSpec,
+    ref: SourceRef,
+    start,
+    end,
+    fetch_kw: Mapping[str, Any],
+    reference: pd.Series | None = None,
+) -> pd.Series:
     fn, _ = LIVE_SOURCES[ref.source]
     kw = dict(fetch_kw.get(ref.source, {}))
     if ref.source == "yfinance":
         kw.setdefault("kind", spec.kind)
     s = fn(ref.code, start=start, end=end, **kw)
-    return (s * ref.scale) if ref.scale != 1.0 else s
+    s = (s * ref.scale) if ref.scale != 1.0 else s
+    return _check_yield_unit(spec, ref, s, reference)
 
 
 def _from_cache_or_live(
@@ -120,6 +198,7 @@ def _from_cache_or_live(
             stacklevel=4,
         )
         return entry.values, _cache_prov(spec, ref, entry, stale=True)
+    tail_error: DataUnavailableError | None = None
     if entry is None or refresh:
         new = _fetch_live(spec, ref, start, end, fetch_kw)
         merged, range_start = new, start
@@ -127,16 +206,16 @@ def _from_cache_or_live(
         parts = [entry.values]
         range_start = entry.range_start
         if entry.range_start is not None and (start is None or start < entry.range_start):
-            parts.insert(0, _fetch_live(spec, ref, start, entry.range_start, fetch_kw))
+            parts.insert(0, _fetch_live(spec, ref, start, entry.range_start, fetch_kw, entry.values))
             range_start = start
         if end is None or end > entry.last_date:
+            # the window includes the cache's last value, so a working source always returns something:
+            # a failure here is a failed refresh, not "no new values"
             tail_start = entry.last_date - pd.Timedelta(days=OVERLAP_DAYS)
             try:
-                parts.append(_fetch_live(spec, ref, tail_start, end, fetch_kw))
+                parts.append(_fetch_live(spec, ref, tail_start, end, fetch_kw, entry.values))
             except DataUnavailableError as exc:
-                log.info(
-                    "%s: no new values from %s since %s (%s)", spec.id, ref.source, tail_start.date(), exc
-                )
+                tail_error = exc
         merged = pd.concat(parts)
         merged = merged[~merged.index.duplicated(keep="last")].sort_index()
     meta = {
@@ -146,6 +225,18 @@ def _from_cache_or_live(
     meta.update(
         code=ref.code, publisher=ref.publisher, close=ref.close.strftime("%H:%M"), tz=ref.tz, unit=spec.unit
     )
+    if tail_error is not None and entry is not None:
+        # keep the old fetch time so the cache still reads as stale; never report it as live
+        warnings.warn(
+            f"{spec.id}: could not refresh from {ref.source} ({tail_error}); using the cache fetched "
+            f"{entry.meta['fetched_at']} (last value {entry.last_date:%Y-%m-%d}, {entry.age(now).days} days old)",
+            NewsbtWarning,
+            stacklevel=4,
+        )
+        if len(parts) == 2:  # a missing head was fetched: keep it
+            meta["fetched_at"] = entry.meta["fetched_at"]
+            cache.write_cache(spec.id, ref.source, merged, meta)
+        return merged, _cache_prov(spec, ref, entry, stale=True)
     cache.write_cache(spec.id, ref.source, merged, meta)
     return merged, _prov(spec, ref, "live", retrieved=now.isoformat())
 
@@ -322,7 +413,8 @@ def load_market(
         cols[sid] = s.astype(float)
         prov[sid] = p
     levels = pd.concat(cols, axis=1, sort=True)
-    levels.index = pd.DatetimeIndex(levels.index, name="date").as_unit("ns")
+    # plain index (no inferred freq): a session list, not a regular grid
+    levels.index = pd.DatetimeIndex(levels.index.to_numpy(), name="date").as_unit("ns")
     levels = levels[ids]
     log.info("loaded %s", ", ".join(f"{k} ({v.source}/{v.origin})" for k, v in prov.items()))
     return Market(levels, specs, prov)

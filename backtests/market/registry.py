@@ -15,8 +15,11 @@ sample                  same as the publisher      (the snapshot is H.15, H.10 a
 ======================  =========================  ==========================================
 
 Yahoo quotes the Cboe Treasury yield indices (``^IRX``, ``^FVX``, ``^TNX``, ``^TYX``) in percent
-(``^TNX`` 4.48 = 4.48 %), so their scale is 1.0; quotes in the old yield x 10 convention are detected
-and rescaled with a warning (see :mod:`backtests.market.yahoo`). Close times of Yahoo bars are
+(``^TNX`` 4.48 = 4.48 %), so their scale is 1.0; quotes in Cboe's yield x 10 convention (older Yahoo
+data) are detected by level and by comparison with the cache or the H.15 snapshot, and rescaled with
+a warning (see :mod:`backtests.market.yahoo` and :func:`backtests.market.load.load_market`). ``^IRX``
+is the 13-week bill rate, close to but not identical with H.15 ``DGS3MO``; there is no Cboe 2-year
+index, so ``ust_2y`` has no yfinance source. Close times of Yahoo bars are
 approximate (Yahoo publishes no fixing time).
 """
 

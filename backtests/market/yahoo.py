@@ -5,10 +5,18 @@
   ``auto_adjust=False``, ``Adj Close``), indexed by a ``Date`` DatetimeIndex that may be tz-aware
   (exchange zone) or naive. Older versions return flat columns. All shapes are handled; the
   ``Close`` field is used unless asked otherwise.
-* Units: the Cboe Treasury yield indices ``^IRX``, ``^FVX``, ``^TNX``, ``^TYX`` are quoted by Yahoo
-  in percent (``^TNX`` 4.48 means 4.48 %). Historic Yahoo data (and other vendors) have shown
-  them as yield x 10 (44.8); for ``kind="yield"`` a median above 30 is taken as that convention,
-  scaled by 0.1 and warned about (:class:`NewsbtWarning`).
+* Units: the Cboe Treasury yield indices ``^IRX`` (13-week bill), ``^FVX`` (5y), ``^TNX`` (10y) and
+  ``^TYX`` (30y) are quoted by Yahoo (and returned by yfinance 0.2.x / 1.x) in **percent**:
+  ``^TNX`` 4.48 means 4.48 % (the H.15 ``DGS10`` of the same day is within a few bp). This module
+  assumes percent (scale 1.0). Cboe's own index convention, and older Yahoo data, quoted them as
+  yield x 10 (``^TNX`` 44.8). Two guards catch that convention: here, for these four tickers
+  only, a median above :data:`X10_THRESHOLD` (25: no US Treasury yield has ever reached 25 %, the
+  1981 peak was about 17 %) is taken as yield x 10, scaled by 0.1 and warned about
+  (:class:`NewsbtWarning`); a x 10 quote of a low yield (0.5 % -> 5) cannot be told apart by level,
+  so :func:`backtests.market.load.load_market` also compares each yfinance yield download with the
+  cache, else the bundled H.15 snapshot, on common dates and rescales (with a warning) when the
+  x 0.1 version matches. Other tickers, including user-registered yield tickers (an emerging-market
+  yield can exceed 25 %), are never rescaled.
 * Failures: network errors are retried with exponential back-off (``retries``, ``backoff``;
   ``sleep`` is injectable so tests do not wait); an empty frame is retried too, then becomes a
   :class:`DataUnavailableError` naming the ticker and what to do. Never an empty result.
@@ -29,7 +37,12 @@ from signals.errors import DataUnavailableError, InputFormatError, NewsbtWarning
 
 log = logging.getLogger(__name__)
 
-__all__ = ["extract_close", "fetch"]
+__all__ = ["CBOE_YIELD_TICKERS", "X10_THRESHOLD", "extract_close", "fetch"]
+
+#: Yahoo tickers of the Cboe US Treasury yield indices (percent at Yahoo; yield x 10 at Cboe).
+CBOE_YIELD_TICKERS = frozenset({"^IRX", "^FVX", "^TNX", "^TYX"})
+#: A median above this (percent) cannot be a US Treasury yield: taken as the yield x 10 convention.
+X10_THRESHOLD = 25.0
 
 
 def extract_close(df: pd.DataFrame, ticker: str, field: str = "Close") -> pd.Series:
@@ -94,7 +107,8 @@ def fetch(
     start, end : date-like, optional
         Inclusive local dates.
     kind : str
-        Series kind; ``"yield"`` enables the x10 quote check.
+        Series kind; ``"yield"`` with a Cboe ticker (:data:`CBOE_YIELD_TICKERS`) enables the
+        yield x 10 check.
     download : callable, optional
         ``yfinance.download``-compatible function (tests inject fakes).
     retries : int
@@ -104,10 +118,16 @@ def fetch(
     sleep : callable
         Sleep function (tests pass a no-op).
 
+    Returns
+    -------
+    pandas.Series
+        Float values (Cboe yields in percent, ``JPY=X`` in yen per dollar, indices in points),
+        naive DatetimeIndex of local dates, sorted, unique, non-empty.
+
     Raises
     ------
     DataUnavailableError
-        Every attempt failed or returned an empty frame.
+        Every attempt failed or returned an empty frame (the message names the ticker and the fix).
     """
     if download is None:
         import yfinance
@@ -136,7 +156,11 @@ def fetch(
         if s.empty:
             last = f"no {field} values"
             continue
-        if kind == "yield" and float(np.nanmedian(s.to_numpy())) > 30:
+        if (
+            kind == "yield"
+            and code in CBOE_YIELD_TICKERS
+            and float(np.nanmedian(s.to_numpy())) > X10_THRESHOLD
+        ):
             warnings.warn(
                 f"yfinance {code}: values look like yield x 10 (median {np.nanmedian(s):.1f}); scaled by 0.1",
                 NewsbtWarning,

@@ -205,3 +205,64 @@ def test_day0_is_first_close_at_or_after(minutes, strict):
         for t, d0 in zip(o.timestamp, o.day0):
             ok = closes[closes > t] if strict else closes[closes >= t]
             assert d0 == ok[0].tz_convert(tz).tz_localize(None).normalize()
+
+
+def test_holidays_from_real_data_columbus_day_and_vernal_equinox():
+    """Sessions are the observed dates: the US bond market (H.15, H.10) closes on Columbus Day
+    although the NYSE is open; Tokyo closes on 20 March 2025 (Vernal Equinox) while New York trades."""
+    from backtests.market import load_market
+
+    m = load_market(["ust_10y", "usdjpy", "jgb_10y"], start="2024-10-01", end="2025-04-30", source="sample")
+    assert pd.Timestamp("2024-10-14") not in m.levels["ust_10y"].dropna().index
+    assert pd.Timestamp("2024-10-14") in trading_days("XNYS", "2024-10-14", "2024-10-14")  # NYSE open
+    ev = pd.DataFrame(
+        {
+            "event_id": ["columbus", "equinox", "memorial_eve"],
+            "timestamp": [
+                pd.Timestamp("2024-10-11 16:00", tz="America/New_York"),  # after Friday's close
+                pd.Timestamp("2025-03-19 16:00", tz="Asia/Tokyo"),  # after the Tokyo close
+                pd.Timestamp("2024-12-24 13:00", tz="America/New_York"),  # after the noon H.10 fixing
+            ],
+        }
+    )
+    out = align_events(ev, m).set_index(["event_id", "series"]).day0
+    assert out[("columbus", "ust_10y")] == pd.Timestamp("2024-10-15")
+    assert out[("columbus", "usdjpy")] == pd.Timestamp("2024-10-15")
+    assert out[("columbus", "jgb_10y")] == pd.Timestamp(
+        "2024-10-15"
+    )  # 05:00 JST 12 Oct; 14 Oct Tokyo holiday
+    assert out[("equinox", "jgb_10y")] == pd.Timestamp("2025-03-21")
+    assert out[("equinox", "ust_10y")] == pd.Timestamp("2025-03-19")  # 03:00 New York (EDT)
+    assert out[("memorial_eve", "usdjpy")] == pd.Timestamp("2024-12-26")  # Christmas closed
+
+
+def test_dst_gap_week_tokyo_vs_new_york_offsets():
+    """16:00 JST is 02:00 New York in winter (EST) and 03:00 in summer (EDT); Tokyo's close is
+    06:00 UTC all year while New York's 15:30 moves between 20:30 and 19:30 UTC."""
+    m = _market("2025-02-24", "2025-05-16")
+    ev = _ev("2025-03-07 16:00", "2025-03-10 16:00", series=["ust_10y", "ust_10y"])
+    out = align_events(ev, m)
+    assert list(out.local_time) == [pd.Timestamp("2025-03-07 02:00"), pd.Timestamp("2025-03-10 03:00")]
+    assert list(out.day0_close) == [
+        pd.Timestamp("2025-03-07 20:30", tz="UTC"),
+        pd.Timestamp("2025-03-10 19:30", tz="UTC"),
+    ]
+    c = session_closes(pd.to_datetime(["2025-03-07", "2025-03-10"]), dt.time(15), "Asia/Tokyo")
+    assert list(c) == [pd.Timestamp("2025-03-07 06:00", tz="UTC"), pd.Timestamp("2025-03-10 06:00", tz="UTC")]
+
+
+def test_audit_columns_explain_every_row():
+    m = _market()
+    ev = _ev("2025-05-02 16:00", "2019-01-01 10:00", series=["jgb_10y", "jgb_10y"], theme=["boj", "boj"])
+    out = align_events(ev, m)
+    r0, r1 = out.iloc[0], out.iloc[1]
+    assert (r0.series_tz, r0.series_close, bool(r0.date_only), r0.reason) == (
+        "Asia/Tokyo",
+        "15:00",
+        False,
+        "",
+    )
+    assert r0.local_time == pd.Timestamp("2025-05-02 16:00")
+    assert r0.day0_close == pd.Timestamp("2025-05-07 06:00", tz="UTC")
+    assert r0.theme == "boj"
+    assert r1.reason == "before_data" and pd.isna(r1.day0) and pd.isna(r1.day0_close)

@@ -43,6 +43,7 @@ def test_fred_new_format_matches_tidy_file(shared_data):
     df = fred.read_fred_csv(shared_data / "market" / "fred_DEXJPUS.csv")
     assert df.index[0] == pd.Timestamp("2015-07-13")
     assert df.iloc[0, 0] == 123.35
+    assert pd.isna(df.loc["2015-09-07", "DEXJPUS"])  # Labor Day: empty cell in the new format
     tidy = files.read_table(shared_data / "market" / "usdjpy_daily.csv")
     s = df["DEXJPUS"].dropna()
     assert (tidy.loc[s.index, "usdjpy"] == s).all()
@@ -120,8 +121,37 @@ def test_era_conversion():
         mof.era_to_date(["H31.5.7"])  # Heisei ended 30 April 2019
     with pytest.raises(InputFormatError, match="outside its era"):
         mof.era_to_date(["R1.4.30"])
+    with pytest.raises(InputFormatError, match="outside its era"):
+        mof.era_to_date(["S64.1.8"])  # Showa ended 7 January 1989
+    assert mof.era_to_date(["H元.1.8", "H1.1.8"])[0] == pd.Timestamp("1989-01-08")
     with pytest.raises(InputFormatError, match="not a Japanese-era date"):
         mof.era_to_date(["2019-05-07"])
+
+
+def test_mof_english_format_matches_japanese_file(tmp_path, shared_data):
+    """jgbcme_all.csv (English, Gregorian dates) gives the same frame as jgbcm_all.csv (eras)."""
+    ja = mof.read_mof_csv(shared_data / "market" / "mof_jgbcm_all.csv")
+    part = ja.loc["1989-01-05":"1989-01-10"].combine_first(ja.loc["2019-04-25":"2019-05-08"])
+    lines = ["Interest Rate", "Date," + ",".join(c.split("_")[1].upper() for c in ja.columns)]
+    for d, row in part.iterrows():
+        cells = ["-" if pd.isna(v) else repr(float(v)) for v in row]
+        lines.append(f"{d.year}/{d.month}/{d.day}," + ",".join(cells))
+    p = tmp_path / "jgbcme_all.csv"
+    p.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    en = mof.read_mof_csv(p)
+    pd.testing.assert_frame_equal(en, part, check_freq=False)
+    assert list(en.index.strftime("%Y-%m-%d")) == [
+        "1989-01-05",
+        "1989-01-06",
+        "1989-01-09",
+        "1989-01-10",  # S64.1.6 -> H1.1.9
+        "2019-04-25",
+        "2019-04-26",
+        "2019-05-07",
+        "2019-05-08",  # H31.4.26 -> R1.5.7
+    ]
+    s = mof.fetch("10Y", path=p, start="2019-01-01")
+    assert s.loc["2019-05-07"] == ja.loc["2019-05-07", "jgb_10y"]
 
 
 def test_mof_english_format_with_title_line(tmp_path):
