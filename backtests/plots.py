@@ -167,9 +167,11 @@ def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figur
     if event_id is None:
         event_id = ar.index.get_level_values("event_id")[0]
     sub = ar.xs(event_id, level="event_id")
-    fig, axes = _figure(len(sub), 1, height=2.4, sharex=True)
+    ncols = 1 if len(sub) <= 3 else 2
+    nrows = int(np.ceil(len(sub) / ncols))
+    fig, axes = _figure(nrows, ncols, width=9.0 if ncols == 1 else 11.0, height=2.3, sharex=True)
     pairs = study.pairs.set_index(["event_id", "series"]) if len(study.pairs) else None
-    for ax, (series, row) in zip(axes[:, 0], sub.iterrows(), strict=False):
+    for ax, (series, row) in zip(axes.flat, sub.iterrows(), strict=False):
         x = np.asarray(row.index, dtype=int)
         y = row.to_numpy(dtype=float)
         ax.bar(x, y, color=np.where(y >= 0, _colour(0), _colour(1)), alpha=0.7, label="AR")
@@ -181,8 +183,12 @@ def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figur
             d0 = f", day 0 = {pd.Timestamp(pairs.loc[(event_id, series), 'day0']):%a %d %b %Y}"
         ax.set_title(f"{series}{d0}", fontsize=9)
         ax.set_ylabel(unit)
-    axes[0, 0].legend(fontsize=8, frameon=False, loc="upper left")
-    axes[-1, 0].set_xlabel("trading days relative to day 0 (each series on its own calendar)")
+    for ax in axes.flat[len(sub) :]:
+        ax.set_axis_off()
+    axes.flat[0].legend(fontsize=8, frameon=False, loc="upper left")
+    for ax in axes.flat[max(0, len(sub) - ncols) : len(sub)]:
+        ax.xaxis.set_tick_params(labelbottom=True)
+        ax.set_xlabel("trading days relative to day 0")
     fig.suptitle(title or f"Abnormal changes around event {event_id}", fontsize=11)
     return fig
 

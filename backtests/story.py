@@ -209,9 +209,83 @@ def interventions_section(res) -> Section | None:
     return sec
 
 
+def _fmt_p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def summary_section(res) -> Section:
+    """Headline findings in a few sentences (numbers from the results, nothing recomputed)."""
+    paras = []
+    if res.market is not None:
+        prov = res.market.provenance.values()
+        origins = sorted({p.origin for p in prov})
+        last = max((p.end for p in prov if p.end is not None), default=None)
+        paras.append(
+            f"Data: {len(res.market.series)} real daily series ({', '.join(res.market.series)}) from "
+            f"{', '.join(sorted({p.publisher.split(',')[0] for p in prov if p.publisher}))}; origin "
+            f"{'/'.join(origins)}; last date used {last:%Y-%m-%d}."
+            if last is not None
+            else ""
+        )
+    if res.events is not None:
+        counts = res.events["theme"].value_counts().sort_index()
+        src = f"{len(res.articles)} articles -> " if res.articles is not None else ""
+        paras.append(
+            f"News: {src}{len(res.events)} events (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")."
+        )
+    st = res.highlight_study
+    if st is not None:
+        c = st.car[(st.car["start"] == 0) & (st.car["end"] == 1)].set_index("series")["car"]
+        t = st.tests[(st.tests["test"] == "placebo") & (st.tests["start"] == 0) & (st.tests["end"] == 1)]
+        p = t.set_index("series")["pvalue"] if len(t) else pd.Series(dtype=float)
+        parts = [f"{s} {c[s]:+.1f} bp (placebo p {_fmt_p(p.get(s, np.nan))})" for s in c.index]
+        paras.append(
+            f"Highlighted event ({res.config['highlight']['theme']}, "
+            f"{pd.Timestamp(res.highlight_event['timestamp']):%d %b %Y}): CAR[0,1] " + "; ".join(parts) + "."
+        )
+    ist = res.intervention_study
+    if ist is not None:
+        t = ist.tests[
+            (ist.tests["test"] == "kolari_pynnonen") & (ist.tests["start"] == 0) & (ist.tests["end"] == 1)
+        ]
+        t = t[t["series"] == "usdjpy"] if "series" in t else t
+        parts = (
+            [
+                f"{r.jpy_direction}: CAAR[0,1] {r.caar:+.1f} bp on USD/JPY, N={int(r.n)}, Kolari-Pynnönen p "
+                f"{_fmt_p(r.pvalue)}"
+                for r in t.itertuples()
+            ]
+            if "caar" in t
+            else []
+        )
+        if parts:
+            paras.append("Official interventions since 1995: " + "; ".join(parts) + ".")
+    bt = res.backtest
+    if bt is not None:
+        st_ = bt.stats
+        get = (
+            (lambda k: st_.get(k))
+            if isinstance(st_, dict)
+            else (lambda k: st_.loc[k].iloc[0] if k in st_.index else None)
+        )
+        tot, sh, pp = get("total_bp"), get("sharpe"), get("placebo_total_pvalue")
+        if tot is not None:
+            paras.append(
+                f"Backtest: {tot:+.0f} bp net of costs over the period, Sharpe {sh:.2f} (252-day), "
+                f"placebo p {_fmt_p(pp if pp is not None else np.nan)} (same rules on random dates)."
+            )
+    return Section("Summary", [p for p in paras if p])
+
+
 def sections(res) -> list[Section]:
     """All narrative sections that apply to this run, in reading order."""
-    out = [highlight_section(res), timeline_section(res), themes_section(res), interventions_section(res)]
+    out = [
+        summary_section(res),
+        highlight_section(res),
+        timeline_section(res),
+        themes_section(res),
+        interventions_section(res),
+    ]
     notes = [n for n in res.notes if n]
     if res.rejects is not None and len(res.rejects):
         notes.append(f"{len(res.rejects)} article rows were rejected by the readers (table below).")
