@@ -13,13 +13,14 @@ from signals.errors import (
     NewsbtWarning,
 )
 from signals.events import EVENT_COLUMNS, events_from_table, extract_events
-from signals.sentiment import FINANCE_LEXICON, score_sentiment
+from signals.sentiment import FINANCE_LEXICON, FINANCE_PHRASES, score_sentiment
 from signals.themes import Theme, ThemeBook, default_themes, load_themes, tag_themes
 
 __all__ = [
     "ARTICLE_COLUMNS",
     "EVENT_COLUMNS",
     "FINANCE_LEXICON",
+    "FINANCE_PHRASES",
     "ConfigError",
     "InputFormatError",
     "InputNotFoundError",

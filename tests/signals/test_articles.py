@@ -56,6 +56,9 @@ def test_every_real_file_reads_and_counts(shared_data, name, tz, rows):
     # every reject is a duplicate here (these files are clean), and points at a kept article
     assert set(rej["reason"]) <= {"duplicate_url", "duplicate_title_48h"}
     assert rej["duplicate_of"].isin(arts["article_id"]).all()
+    # each kept article counts the copies removed in its favour
+    assert arts["n_duplicates"].sum() == stats["duplicates"] == len(rej)
+    assert (arts.set_index("article_id")["n_duplicates"] > 0).sum() == rej["duplicate_of"].nunique()
 
 
 def test_published_matches_independent_parse(shared_data):
@@ -311,3 +314,60 @@ def test_dedupe_articles_direct():
     )
     kept, dups = dedupe_articles(df)
     assert kept["article_id"].tolist() == ["a"] and dups["duplicate_of"].tolist() == ["a"]
+
+
+def test_numeric_epoch_seconds_and_milliseconds():
+    secs = 1746150600  # 2025-05-02 01:50:00 UTC
+    for col in (pd.Series([secs, secs + 60]), pd.Series([secs * 1000, (secs + 60) * 1000])):
+        df = pd.DataFrame({"timestamp": col, "title": ["a", "b"]})
+        arts = signals.read_articles(df, dedup=False)
+        assert arts["published"].tolist() == [
+            pd.Timestamp("2025-05-02 01:50", tz="UTC"),
+            pd.Timestamp("2025-05-02 01:51", tz="UTC"),
+        ]
+
+
+def test_dedup_counts_and_chains_point_at_kept_article():
+    t0 = pd.Timestamp("2025-04-09 12:00", tz="UTC")
+    df = pd.DataFrame(
+        {
+            "published": [t0, t0 + pd.Timedelta("2h"), t0 + pd.Timedelta("3h"), t0 + pd.Timedelta("5h")],
+            # row 2 repeats row 1's title (same source); rows 3 and 4 repeat row 2's URL
+            "title": ["Yen jumps", "yen JUMPS", "Yen jumps (update)", "Yen jumps, update 2"],
+            "source": ["A", "A", "A", "A"],
+            "url": ["https://a/1", "https://a/2", "https://a/2", "https://a/2"],
+        }
+    )
+    arts, rej = signals.read_articles(df, errors="collect")
+    assert len(arts) == 1 and arts["n_duplicates"].tolist() == [3]
+    assert (rej["duplicate_of"] == arts["article_id"].iloc[0]).all()
+    assert sorted(rej["reason"]) == ["duplicate_title_48h", "duplicate_url", "duplicate_url"]
+    undeduped = signals.read_articles(df, dedup=False)
+    assert len(undeduped) == 4 and (undeduped["n_duplicates"] == 0).all()
+
+
+def test_naive_error_names_file_row_and_field(tmp_path):
+    p = tmp_path / "desk.csv"
+    p.write_text("when,headline\n2025-05-02T10:50:00+09:00,ok\n2025-05-02 10:50:00,naive\n", encoding="utf-8")
+    with pytest.raises(
+        InputFormatError, match=r"desk\.csv row 2: when='2025-05-02 10:50:00' \(naive_timestamp\)"
+    ):
+        signals.read_articles(p, published="when")
+    arts = signals.read_articles(p, published="when", tz="Asia/Tokyo")
+    assert (arts["published"] == pd.Timestamp("2025-05-02 01:50", tz="UTC")).all()
+
+
+def test_dedup_tie_on_time_and_url_does_not_depend_on_row_order():
+    # found by hypothesis: two rows share URL and time (so also article_id) but not the source
+    df = pd.DataFrame(
+        {
+            "published": ["2025-01-01T00:00:00Z"] * 3,
+            "title": ["a b"] * 3,
+            "source": ["S", "S", "T"],
+            "url": ["", "u1", "u1"],
+        }
+    )
+    a = signals.read_articles(df)
+    b = signals.read_articles(df.iloc[[0, 2, 1]])
+    pd.testing.assert_frame_equal(a.drop(columns="origin"), b.drop(columns="origin"))
+    assert len(a) == 1 and a["n_duplicates"].iloc[0] == 2

@@ -207,3 +207,39 @@ def test_sample_corpus_japan_treasury_holdings_2_may_2025(sample_events):
     assert first["n_articles"] >= 2
     assert first["headline"] == "Japan signals US Treasury holdings could be a card in tariff talks"
     assert first["direction_ust_10y"] == 1 and first["direction_usdjpy"] == -1
+
+
+def test_events_from_table_direction_words_and_blanks():
+    df = pd.DataFrame(
+        {
+            "theme": ["a", "b", "c", "d", "e"],
+            "date": ["2024-04-29", "2024-05-01", pd.Timestamp("2024-07-11"), "2024-07-12", "2022-09-22"],
+            "direction": ["down", "+1", None, -1, "Long"],
+        }
+    )
+    ev = signals.events_from_table(df)
+    assert ev["direction"].tolist()[:2] == [-1.0, 1.0] and np.isnan(ev["direction"].iloc[2])
+    assert ev["direction"].tolist()[3:] == [-1.0, 1.0]
+    assert ev["date"].tolist()[2] == pd.Timestamp("2024-07-11")
+    with pytest.raises(InputFormatError, match=r"rows \[2\] have \['sideways'\]"):
+        signals.events_from_table(
+            pd.DataFrame({"theme": ["x", "y"], "date": ["2024-04-29"] * 2, "direction": ["up", "sideways"]})
+        )
+    with pytest.raises(InputFormatError, match=r"unparseable date in row\(s\) \[1\]"):
+        signals.events_from_table(pd.DataFrame({"theme": ["x"], "date": ["someday"]}))
+
+
+def test_sample_corpus_geneva_truce_and_trade_deal_are_risk_on(sample_events):
+    _, ev = sample_events
+    tar = ev[ev["theme"] == "tariffs"]
+    geneva = tar[tar["timestamp"].dt.tz_convert("Europe/Zurich").dt.date.astype(str) == "2025-05-12"]
+    assert len(geneva) >= 1 and (geneva["sentiment"] > 0).all()
+    assert (geneva["direction_spx"] == 1).all() and (geneva["direction_ust_10y"] == 1).all()
+    deal = tar[tar["timestamp"].dt.tz_convert("America/New_York").dt.date.astype(str) == "2025-07-22"]
+    assert len(deal) == 1 and deal["direction_spx"].iloc[0] == 1
+    # the deal was reported at 08:23 JST on 23 July (events_reference.csv): first article not earlier
+    # than the evening of 22 July in New York, and Japan's reaction comes after Trump's announcement
+    assert deal["timestamp"].iloc[0] >= pd.Timestamp("2025-07-22 22:00", tz="UTC")
+    assert (
+        deal["headline"].iloc[0].startswith("Trump announces trade deal") or deal["n_articles"].iloc[0] >= 2
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -168,14 +169,66 @@ def test_finance_lexicon_changes_market_headlines():
     assert f[1][3] > 0
     assert v[2][3] < 0 and f[2][3] == 0.0  # 'crude' oil is not an insult
     assert v[3][3] == 0.0 and f[3][3] < 0
-    # the finance scorer is VADER's rules on the merged lexicon: check against vaderSentiment itself
+    # the finance scorer is VADER's rules on the merged lexicon after the phrase rewrite: check
+    # against vaderSentiment itself
+    for t, got in zip(texts, f):
+        assert got == finance_reference(t)
+
+
+def finance_reference(text: str) -> tuple[float, ...]:
+    """Independent: vaderSentiment's own analyzer on the merged lexicon, phrases rewritten with re."""
+    import re
+
     sia = SentimentIntensityAnalyzer()
     for w in sm.FINANCE_NEUTRAL:
         sia.lexicon.pop(w, None)
     sia.lexicon.update(sm.FINANCE_LEXICON)
-    for t, got in zip(texts, f):
-        r = sia.polarity_scores(t)
-        assert got == tuple(r[c] for c in COLS)
+    for rx, tok, val in sm.FINANCE_PHRASES:
+        sia.lexicon[tok] = val
+        text = re.sub(rf"(?<![\w'-])(?:{rx})(?![\w'-])", tok, text, flags=re.IGNORECASE)
+    r = sia.polarity_scores(text)
+    return tuple(r[c] for c in COLS)
+
+
+# (headline, expected sign of compound under vader+finance); relief and escalation phrasing
+PHRASES = [
+    ("U.S. and China agree to slash tariffs for 90 days after Geneva talks", 1),  # sample corpus
+    ("Stocks surge as U.S.-China tariff truce eases trade war fears", 1),  # sample corpus
+    ("Trump pauses higher tariffs for 90 days, raises China rate to 125%", 1),  # sample corpus
+    ("German government welcomes U.S.-China truce halting new tariffs for 90 days", 1),  # real
+    ("China offers to increase U.S. imports, cut tariffs on some products: sources", 1),  # real
+    ("Trump raises tariffs on Chinese goods to 25%", -1),
+    ("U.S. will not cut tariffs on China", -1),  # negation still applies around the phrase
+    ("Trump slaps new tariffs on Mexico", -1),
+    ("Bank of Japan keeps rates at 0.5%, cuts growth forecasts on tariff risks", -1),  # no relief
+    ("Japan, U.S. reach framework trade pact, no tariff cuts on Japan cars: Nikkei", -1),  # real
+]
+
+
+@pytest.mark.parametrize(("text", "sign"), PHRASES)
+def test_finance_phrases_read_tariff_relief_and_escalation(text, sign):
+    got = ours([text], "vader+finance")[0]
+    assert np.sign(got[3]) == sign
+    assert got == finance_reference(text)
+
+
+def test_geneva_truce_is_positive_with_body():
+    # the 12 May 2025 Geneva article of the sample corpus, title + body: VADER+finance used to score
+    # it negative ("slash" -1.1, "tariffs", "would fall" read as a market fall)
+    arts = signals.sample_articles()
+    g = arts[arts["title"].str.contains("Geneva")]
+    assert len(g) == 1
+    out = signals.score_sentiment(g)
+    assert out["compound"].iloc[0] > 0.2
+    vader_only = signals.score_sentiment(g, lexicon="vader")
+    assert vader_only["compound"].iloc[0] < out["compound"].iloc[0]
+
+
+def test_finance_phrases_do_not_touch_vader_mode():
+    text = "U.S. and China agree to slash tariffs for 90 days after Geneva talks"
+    assert ours([text], "vader")[0] == vader(text)
+    assert all(tok in sm._scorer("vader+finance").lexicon for _, tok, _ in sm.FINANCE_PHRASES)
+    assert all(-4.0 <= v <= 4.0 for _, _, v in sm.FINANCE_PHRASES)
 
 
 def test_errors():

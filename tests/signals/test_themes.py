@@ -97,6 +97,8 @@ POSITIVE = {
     "Timeline: Key dates in the U.S.-China trade war": "tariffs",
     "U.S. bond yields hit two-year high; emerging currencies slide": "treasury_selloff",
     "Foreigners flee from U.S. government bonds in April: Treasury": "treasury_selloff",
+    "Japan mulling another FX intervention: report": "yen_intervention",
+    "U.S. Treasuries sell-off has ripple effect across globe, stocks sink": "treasury_selloff",
     "BOJ eases policy to fight yen rise but impact seen slim": "boj_policy",
     "Fed cuts interest rates, signals holding pattern for now": "fed_policy",
 }
@@ -116,6 +118,21 @@ NEGATIVE = {
     "BOJ offers virtual tour as headquarters off limits amid pandemic": "boj_policy",
     "MetLife CFO John Hele retires, treasurer to succeed him": "treasury_selloff",
     "Foreigners flee from U.S. government bonds in April: Treasury": "japan_treasury_holdings",
+    # a selloff of stocks while yields sink is a bond RALLY; steady yields; other bond markets
+    "U.S. stock rout continues as virus spreads, Treasury yields sink": "treasury_selloff",
+    "Equities advance after week-long selloff, bond yields steady": "treasury_selloff",
+    "Wall Street falls as bond yields hit high dividend stocks": "treasury_selloff",
+    "Everything Jim Cramer said on 'Mad Money,' including bond market, Adobe vs. Salesforce, sell-off buys": (
+        "treasury_selloff"
+    ),
+    # FX intervention that is not about the yen
+    "Asia to scale back FX intervention as focus shifts": "yen_intervention",
+    # Japan and Treasuries, but no use/sale of the holdings (reassurance, private buyers, China)
+    "Japan's Noda: U.S. Treasuries still attractive to Japan": "japan_treasury_holdings",
+    "Japan Post bought US Treasuries in Oct-Dec: report": "japan_treasury_holdings",
+    "China should cut U.S. Treasury holdings: economist": "japan_treasury_holdings",
+    "US Treasury intervenes to support yen after Japan steps in, FT reports": "japan_treasury_holdings",
+    "Treasury watching markets after Japan quake": "japan_treasury_holdings",
 }
 
 
