@@ -78,3 +78,23 @@ def test_readme_quickstart_matches_ci():
     ci = (REPO / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci
     assert "README.md" in ci  # .ci/run executes the README's own second line
+
+
+def test_cli_verbose_shows_the_traceback():
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backtests.cli",
+            "study",
+            "-v",
+            "--events",
+            "/nonexistent.csv",
+            "--series",
+            "ust_10y",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2
+    assert "Traceback" in r.stderr and "/nonexistent.csv" in r.stderr
