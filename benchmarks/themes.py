@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     path = SHARED / "news" / "financial_headlines_2017_2020.csv"
+    if not path.is_file():
+        sys.exit(f"skipped: {path} not found (the benchmark needs ../shared/data; set NEWSBT_SHARED_DATA)")
     titles = pd.read_csv(path, dtype=str, keep_default_na=False)["title"].tolist()[: args.n]
     frame = pd.DataFrame({"title": titles})
     times = []
