@@ -256,7 +256,7 @@ def _bt_text(bt) -> str:
         else (lambda k: st.loc[k].iloc[0] if k in st.index else None)
     )
     parts = []
-    for k, lab in (("total_bp", "total net P&L"), ("sharpe", "Sharpe"), ("n_trades", "trades")):
+    for k, lab in (("total_bp", "total net P&L (bp)"), ("sharpe", "Sharpe (252-day)"), ("n_trades", "trades")):
         try:
             v = get(k)
         except Exception:  # noqa: BLE001 - display only
