@@ -13,15 +13,22 @@ before and after, so that every window of every pair can be gathered with plain 
 (``pos + offsets``) and no bounds checks.
 
 Estimation-window moments (count, sums of x, x^2, m, m m', x m) come from prefix sums along the
-calendar, so the cost per pair does not depend on the estimation length. Series are processed in
-blocks of columns (a loop over *blocks*, never over events or series) so that temporaries stay
-small; every per-pair output is written into preallocated arrays and every statistic that needs
+calendar, so the cost per pair does not depend on the estimation length. Under the index
+calendar the benchmark is one vector shared by every series: its count, m and m m' sums are
+shared prefix sums minus a sparse correction for the cells where x is missing, and only the x,
+x^2 and x m prefix sums are per series. Series are processed in blocks of columns (a loop over
+*blocks*, never over events or series): the event-window work (W days per pair) runs on a whole
+block at once, the estimation-window residuals (L days per pair) in sub-chunks, so temporaries stay
+small. Every per-pair output is written into preallocated arrays and every statistic that needs
 estimation-window residuals (Brown-Warner, generalised sign, Corrado, Kolari-Pynnonen, placebo)
-is *accumulated* per group inside the block loop, never stored for all pairs.
+or daily SARs (Patell, BMP) is *accumulated* per group inside the block loop, never stored for
+all pairs. Within-pair ranks (Corrado) come from one vectorised sort of integer keys per
+sub-chunk, scattered to per-group column sums with ``bincount``.
 
-Numerics: before the prefix sums every series (and benchmark) is centred on its own mean over the
-block, so moments do not lose digits when a series has a large level; the results are identical
-(to rounding) to a direct least-squares fit on each estimation window.
+Numerics: before the prefix sums every series is centred on its own mean over the block and the
+benchmark on its mean (over the calendar when shared, over the block otherwise), so moments do not
+lose digits when a series has a large level; the results are identical (to rounding) to a direct
+least-squares fit on each estimation window.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from scipy import sparse
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +57,11 @@ SINGULAR_BENCHMARK = "singular_benchmark"
 MISSING_IN_WINDOW = "missing_in_window"
 
 # a block holds at most this many calendar cells (rows x series) per temporary matrix
-_BLOCK_CELLS = 200_000
-# at most this many pair x day cells per gather chunk inside a block
-_CHUNK_CELLS = 400_000
+_BLOCK_CELLS = 250000
+# at most this many pair x day cells per gather chunk inside a block (temporaries ~2 MB)
+_CHUNK_CELLS = 250_000
+# at most this many pair x day cells per estimation-window sub-chunk (temporaries ~1 MB)
+_EST_CELLS = 120_000
 # relative variance threshold under which a series is treated as constant
 _VAR_RTOL = 1e-10
 # Kolari-Pynnonen day accumulator kept dense up to this many cells (groups x rows x L)
@@ -168,7 +178,7 @@ class EngineResult:
     reason: np.ndarray  # object array of reason codes ("" = kept)
     n_missing: np.ndarray  # missing ARs in the event window
     ar: np.ndarray  # (N, W)
-    sar: np.ndarray  # (N, W)
+    sar: np.ndarray  # (N, W) only with need "sar_pairs", else (0, W)
     car: np.ndarray  # (N, K) CAR per window
     car_se: np.ndarray  # (N, K)
     scar: np.ndarray  # (N, K) sum SAR / sqrt(T_i)
@@ -221,7 +231,8 @@ def run_engine(
     allow_gaps : bool
         Keep pairs with missing abnormal returns inside the event window.
     need : frozenset of str
-        Accumulators to build: "bw", "gsign", "rank", "kp", "kp_pairs", "placebo".
+        Accumulators to build: "bw", "gsign", "rank", "kp", "kp_pairs", "placebo", "sar"
+        (daily SAR moments per group); "sar_pairs" also keeps the (N, W) SAR matrix.
     excl_windows : (ndarray, ndarray), optional
         Series and day-0 position of every real event (placebo days avoid their windows).
     placebo_draws : int
@@ -255,7 +266,7 @@ def run_engine(
     reason = np.full(n, "", dtype=object)
     n_missing = np.zeros(n, dtype=np.int64)
     ar = np.full((n, w_len), np.nan)
-    sar = np.full((n, w_len), np.nan)
+    sar = np.full((n, w_len) if "sar_pairs" in need else (0, w_len), np.nan)
     car = np.full((n, n_win), np.nan)
     car_se = np.full((n, n_win), np.nan)
     scar = np.full((n, n_win), np.nan)
@@ -285,6 +296,11 @@ def run_engine(
     if "kp_pairs" in need:
         acc["kp_u"] = np.zeros((n, l_nom))
         acc["kp_rows"] = np.full((n, l_nom), -1, dtype=np.int64)
+    if "sar" in need:
+        # daily SAR moments per group and relative day (Patell, BMP): count, sum, sum of
+        # squares, positives, and sum of df_i / (df_i - 2) over the pairs with that day
+        for key in ("sar_n", "sar_s1", "sar_s2", "sar_pos", "sar_var"):
+            acc[key] = np.zeros((n_groups, w_len))
     do_placebo = "placebo" in need and placebo_draws > 0
     if do_placebo:
         acc["pl_sum"] = np.zeros((n_groups, placebo_draws, w_len))
@@ -315,6 +331,7 @@ def run_engine(
                 s,
                 pos,
                 groups,
+                n_groups=n_groups,
                 calendar=calendar,
                 pad_b=pad_b,
                 pad_a=pad_a,
@@ -343,17 +360,14 @@ def run_engine(
                 seed=seed,
                 block_id=b0,
             )
-    if "kp" in need:
-        dense = acc.pop("kp_dense")
-        if dense is not None:
-            keys = np.flatnonzero(dense.any(axis=1))
-            acc["kp_keys"], acc["kp_sums"] = keys, dense[keys]
     return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc)
 
 
 def kp_group(acc: dict, g: int) -> tuple[np.ndarray, np.ndarray]:
     """Day-0 rows (sorted) and summed standardised estimation residuals of group ``g``."""
     n_r = acc["kp_nrows"]
+    if acc.get("kp_dense") is not None:  # every row of the group (a view, zeros where no event)
+        return np.arange(n_r), acc["kp_dense"][g * n_r : (g + 1) * n_r]
     sel = acc["kp_keys"] // n_r == g
     return acc["kp_keys"][sel] % n_r, acc["kp_sums"][sel]
 
@@ -373,12 +387,15 @@ class _Block:
     pad_b: int
     cx: np.ndarray  # (nb,) centring constants
     cm: np.ndarray  # (k, nb)
-    p_n: np.ndarray  # prefix sums (nb, R + 1)
+    p_n: np.ndarray | None  # prefix sums (nb, R + 1); None when shared (see below)
     p_x: np.ndarray
     p_xx: np.ndarray
-    p_m: list
-    p_mm: dict
+    p_m: list | None
+    p_mm: dict | None
     p_xm: list
+    # index calendar: count, m and m m' prefix sums are shared vectors (R + 1,) over the rows
+    # where the benchmark is present, minus the cells where x is missing (a sorted sparse list)
+    sh: dict | None = None
 
 
 def _prefix(a: np.ndarray) -> np.ndarray:
@@ -395,29 +412,21 @@ def _build_block(values, bench, cols, calendar, pad_b, pad_a, model) -> _Block:
     xt = np.ascontiguousarray(values[:, cols].T)  # (nb, T)
     nb = xt.shape[0]
     r_tot = t_rows + pad_b + pad_a
+    if calendar != "observed":
+        return _build_block_shared(xt, bench, k, pad_b, r_tot, model)
     xp = np.full((nb, r_tot), np.nan)
-    shared = calendar != "observed"
-    if shared:
-        xp[:, pad_b : pad_b + t_rows] = xt
-        rp = None
-        mp = []
-        for j in range(k):
-            v = np.full(r_tot, np.nan)
-            v[pad_b : pad_b + t_rows] = bench[:, j]
-            mp.append(v)
-    else:
-        order = np.argsort(np.isnan(xt), axis=1, kind="stable")
-        xs = np.take_along_axis(xt, order, axis=1)
-        n_obs = (~np.isnan(xt)).sum(axis=1)
-        present = np.arange(t_rows)[None, :] < n_obs[:, None]
-        xp[:, pad_b : pad_b + t_rows] = xs
-        rp = np.full((nb, r_tot), -1, dtype=np.int64)
-        rp[:, pad_b : pad_b + t_rows] = np.where(present, order, -1)
-        mp = []
-        for j in range(k):
-            v = np.full((nb, r_tot), np.nan)
-            v[:, pad_b : pad_b + t_rows] = np.where(present, bench[:, j][order], np.nan)
-            mp.append(v)
+    order = np.argsort(np.isnan(xt), axis=1, kind="stable")
+    xs = np.take_along_axis(xt, order, axis=1)
+    n_obs = (~np.isnan(xt)).sum(axis=1)
+    present = np.arange(t_rows)[None, :] < n_obs[:, None]
+    xp[:, pad_b : pad_b + t_rows] = xs
+    rp = np.full((nb, r_tot), -1, dtype=np.int64)
+    rp[:, pad_b : pad_b + t_rows] = np.where(present, order, -1)
+    mp = []
+    for j in range(k):
+        v = np.full((nb, r_tot), np.nan)
+        v[:, pad_b : pad_b + t_rows] = np.where(present, bench[:, j][order], np.nan)
+        mp.append(v)
     ok = ~np.isnan(xp)
     for mj in mp:
         ok &= ~np.isnan(mj)
@@ -434,7 +443,69 @@ def _build_block(values, bench, cols, calendar, pad_b, pad_a, model) -> _Block:
     p_mm = {(i, j): _prefix(m0[i] * m0[j]) for i in range(k) for j in range(i, k)}
     p_xm = [_prefix(x0 * mj) for mj in m0]
     x0[~ok] = np.nan  # cells not usable in the fit propagate as missing ARs
-    return _Block(x0, mp, shared, rp, pad_b, cx, cm, p_n, p_x, p_xx, p_m, p_mm, p_xm)
+    return _Block(x0, mp, False, rp, pad_b, cx, cm, p_n, p_x, p_xx, p_m, p_mm, p_xm)
+
+
+def _build_block_shared(xt, bench, k, pad_b, r_tot, model) -> _Block:
+    """Index calendar: the benchmark is one padded vector shared by every series of the block.
+
+    The series are centred on their own mean over the usable rows, the benchmark on its mean over
+    the calendar. Only the x-dependent prefix sums (x, x^2, x m) are per series; the count, m and
+    m m' sums over an estimation window are the shared prefix sums minus the (few) cells where x
+    is missing and the benchmark is not.
+    """
+    nb, t_rows = xt.shape
+    rows = slice(pad_b, pad_b + t_rows)
+    mok = np.zeros(r_tot, dtype=bool)
+    mok[rows] = True
+    mp = []
+    for j in range(k):
+        v = np.full(r_tot, np.nan)
+        v[rows] = bench[:, j]
+        mp.append(v)
+        mok &= ~np.isnan(v)
+    bad = np.isnan(xt)  # cells not usable in the fit: x or the benchmark missing
+    m_all = bool(mok[rows].all())
+    if not m_all:
+        bad |= ~mok[None, rows]
+    cnt = t_rows - bad.sum(axis=1)
+    cx = np.zeros(nb) if model == "raw" else np.where(bad, 0.0, xt).sum(axis=1) / np.maximum(cnt, 1)
+    n_m = max(int(mok.sum()), 1)
+    cmg = np.array([np.where(mok, mj, 0.0).sum() / n_m for mj in mp])
+    cm = np.repeat(cmg, nb).reshape(k, nb)
+    m0 = [np.where(mok, mj - cmg[j], 0.0) for j, mj in enumerate(mp)]
+    x0 = np.zeros((nb, r_tot))
+    xin = x0[:, rows]
+    np.subtract(xt, cx[:, None], out=xin)
+    xin[bad] = 0.0
+    p_x = _prefix(x0)
+    tmp = np.multiply(x0, x0)
+    p_xx = _prefix(tmp)
+    p_xm = []
+    for mj in m0:
+        np.multiply(x0, mj[None, :], out=tmp)
+        p_xm.append(_prefix(tmp))
+    del tmp
+    # cells where the benchmark is present but x is not, sorted by (series, row)
+    cc, rr = np.nonzero(bad)
+    if not m_all:
+        sel = mok[rr + pad_b]
+        cc, rr = cc[sel], rr[sel]
+    rr = rr + pad_b
+    mm_pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    sh = {
+        "keys": cc * (r_tot + 1) + rr,
+        "r1": r_tot + 1,
+        "n": _prefix(mok.astype(float)),
+        "m": [_prefix(mj) for mj in m0],
+        "mm": {ij: _prefix(m0[ij[0]] * m0[ij[1]]) for ij in mm_pairs},
+        "c_m": [_prefix(mj[rr]) for mj in m0],
+        "c_mm": {ij: _prefix(m0[ij[0]][rr] * m0[ij[1]][rr]) for ij in mm_pairs},
+    }
+    x0[:, :pad_b] = np.nan
+    x0[:, pad_b + t_rows :] = np.nan
+    xin[bad] = np.nan  # cells not usable in the fit propagate as missing ARs
+    return _Block(x0, mp, True, None, pad_b, cx, cm, None, p_x, p_xx, None, None, p_xm, sh)
 
 
 def _window_sum(p: np.ndarray, lo: np.ndarray, hi: np.ndarray, col: np.ndarray) -> np.ndarray:
@@ -477,7 +548,26 @@ def _estimate(blk: _Block, col: np.ndarray, ps: np.ndarray, estimation, model: s
     c, d = estimation
     lo = ps + c
     hi = ps + d
-    n_est = _window_sum(blk.p_n, lo, hi, col)
+    sh = blk.sh
+    if sh is None:
+        n_est = _window_sum(blk.p_n, lo, hi, col)
+
+        def msum(j):
+            return _window_sum(blk.p_m[j], lo, hi, col)
+
+        def mmsum(ij):
+            return _window_sum(blk.p_mm[ij], lo, hi, col)
+    else:
+        i_lo = np.searchsorted(sh["keys"], col * sh["r1"] + lo, side="left")
+        i_hi = np.searchsorted(sh["keys"], col * sh["r1"] + hi, side="right")
+        n_est = (sh["n"][hi + 1] - sh["n"][lo]) - (i_hi - i_lo)
+
+        def msum(j):
+            return (sh["m"][j][hi + 1] - sh["m"][j][lo]) - (sh["c_m"][j][i_hi] - sh["c_m"][j][i_lo])
+
+        def mmsum(ij):
+            return (sh["mm"][ij][hi + 1] - sh["mm"][ij][lo]) - (sh["c_mm"][ij][i_hi] - sh["c_mm"][ij][i_lo])
+
     sx = _window_sum(blk.p_x, lo, hi, col)
     sxx = _window_sum(blk.p_xx, lo, hi, col)
     L = np.maximum(n_est, 1.0)
@@ -493,19 +583,19 @@ def _estimate(blk: _Block, col: np.ndarray, ps: np.ndarray, estimation, model: s
         intercept = xbar
         ssr = sxx - sx * xbar
     else:
-        sm = np.stack([_window_sum(p, lo, hi, col) for p in blk.p_m], axis=1)
+        sm = np.stack([msum(j) for j in range(k)], axis=1)
         sxm = np.stack([_window_sum(p, lo, hi, col) for p in blk.p_xm], axis=1)
         mbar = sm / L[:, None]
         smm = np.empty((len(ps), k, k))
-        for (i, j), p in blk.p_mm.items():
-            v = _window_sum(p, lo, hi, col) - sm[:, i] * mbar[:, j]
+        for i, j in [(i0, j0) for i0 in range(k) for j0 in range(i0, k)]:
+            v = mmsum((i, j)) - sm[:, i] * mbar[:, j]
             smm[:, i, j] = v
             smm[:, j, i] = v
         dxm = sxm - sx[:, None] * mbar
         sxx_d = sxx - sx * xbar
         if k == 1:
             den = smm[:, 0, 0]
-            scale = _window_sum(blk.p_mm[(0, 0)], lo, hi, col) / L
+            scale = mmsum((0, 0)) / L
             singular = ~(den > _VAR_RTOL * np.maximum(scale, 1e-300) * L)
             safe = np.where(singular, 1.0, den)
             beta[:, 0] = dxm[:, 0] / safe
@@ -523,6 +613,100 @@ def _estimate(blk: _Block, col: np.ndarray, ps: np.ndarray, estimation, model: s
     return n_est, intercept, beta, ssr, smm_inv, mbar, q, singular
 
 
+def _group_sums(g: np.ndarray, mat: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums of ``mat`` (n, m) per group code ``g`` (n,) -> (n_groups, m).
+
+    Rows are added in their order (as a per-group loop would), with one ``bincount`` instead of
+    a sort; a single group is a plain column sum.
+    """
+    n, m = mat.shape
+    if n_groups == 1:
+        return mat.sum(axis=0, keepdims=True)
+    key = (g[:, None] * m + np.arange(m)[None, :]).ravel()
+    return np.bincount(key, mat.ravel(), n_groups * m).reshape(n_groups, m)
+
+
+def _rank_dev_sums(f: np.ndarray, g: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group column sums of within-row rank deviations ``K_it - (n_i + 1) / 2`` and counts.
+
+    Equivalent to ``average_ranks(f) - (n_i + 1) / 2`` summed by group and column (NaN cells
+    skipped), but without materialising the rank matrix: the deviations are written in sorted
+    order and scattered to their columns with one ``bincount``. Rows with ties fall back to
+    :func:`average_ranks`. Deviations are multiples of 1/2, so the sums are exact.
+
+    Parameters
+    ----------
+    f : ndarray, shape (n, m)
+        Values to rank within each row (NaN = missing), any unit.
+    g : ndarray of int, shape (n,)
+        Group code of each row.
+    n_groups : int
+
+    Returns
+    -------
+    sums, counts : ndarray, shape (n_groups, m)
+        Sum of rank deviations (rank units) and number of non-missing cells.
+    """
+    n, m = f.shape
+    nan = np.isnan(f)
+    nv = m - nan.sum(axis=1)
+    # one SIMD sort of int64 keys instead of an argsort: the order-preserving integer image of
+    # each value (-0.0 folded into +0.0, NaN -> +inf, sorted last) with its low bits replaced by
+    # the column index; values whose images then collide (true ties, or equal to ~1e-13
+    # relative) are flagged below and their rows ranked exactly
+    sh = max(1, (m - 1).bit_length())
+    low = np.int64((1 << sh) - 1)
+    filled = np.where(nan, np.inf, f)
+    filled += 0.0
+    key = filled.view(np.int64)
+    key ^= (key >> 63) & np.int64(0x7FFFFFFFFFFFFFFF)
+    key &= ~low
+    key |= np.arange(m, dtype=np.int64)[None, :]
+    key.sort(axis=1)
+    order = key & low
+    key >>= sh
+    valid_sorted = np.arange(m)[None, :] < nv[:, None]
+    tie = key[:, 1:] == key[:, :-1]
+    tie &= valid_sorted[:, 1:]
+    del key, filled
+    dev = np.empty((n, m))
+    np.subtract(np.arange(1.0, m + 1.0)[None, :], ((nv + 1) / 2.0)[:, None], out=dev)
+    if tie.any():
+        rows = np.flatnonzero(tie.any(axis=1))
+        rk = average_ranks(f[rows]) - ((nv[rows] + 1) / 2.0)[:, None]
+        dev[rows] = np.take_along_axis(np.nan_to_num(rk, nan=0.0), order[rows], axis=1)
+    dev *= valid_sorted  # missing values (sorted last) add nothing
+    if n_groups == 1:
+        sums = np.bincount(order.ravel(), dev.ravel(), m)[None, :]
+        cnts = (~nan).sum(axis=0, dtype=float)[None, :]
+        return sums, cnts
+    order += (g * m)[:, None]
+    sums = np.bincount(order.ravel(), dev.ravel(), n_groups * m).reshape(n_groups, m)
+    cnts = _group_sums(g, (~nan).astype(float), n_groups)
+    return sums, cnts
+
+
+def _add_rows(dense: np.ndarray, keys: np.ndarray, mat: np.ndarray) -> None:
+    """``dense[keys[i]] += mat[i]`` for every i, repeated keys included (rounds of distinct keys)."""
+    todo = np.arange(len(keys))
+    while len(todo):
+        _, first = np.unique(keys[todo], return_index=True)
+        sel = todo[first]
+        dense[keys[sel]] += mat[sel]
+        rest = np.ones(len(todo), dtype=bool)
+        rest[first] = False
+        todo = todo[rest]
+
+
+def _sum_rows_by_key(keys: np.ndarray, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row sums of ``mat`` per distinct key with a sparse one-hot product: (keys, sums)."""
+    uk, inv = np.unique(keys, return_inverse=True)
+    if len(uk) == len(keys):
+        return keys, mat
+    onehot = sparse.csr_matrix((np.ones(len(keys)), (inv, np.arange(len(keys)))), shape=(len(uk), len(keys)))
+    return uk, np.asarray(onehot @ mat)
+
+
 def _sum_by(keys: np.ndarray, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row sums of ``mat`` per distinct key: (unique keys, sums (n_keys, ...))."""
     if len(keys) and (keys == keys[0]).all():
@@ -533,7 +717,7 @@ def _sum_by(keys: np.ndarray, mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ks[starts], np.add.reduceat(mat[order], starts, axis=0)
 
 
-def _run_block(values, bench, cols, idx_pairs, s, pos, groups, *, calendar, pad_b, pad_a, window,
+def _run_block(values, bench, cols, idx_pairs, s, pos, groups, *, n_groups, calendar, pad_b, pad_a, window,
                estimation, model, car_windows, min_estimation, allow_gaps, need, fit, reason,
                n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, win_off, est_off,
                excl_windows, placebo_draws, seed, block_id):  # fmt: skip
@@ -545,7 +729,10 @@ def _run_block(values, bench, cols, idx_pairs, s, pos, groups, *, calendar, pad_
     c, d = estimation
     l_nom = d - c + 1
     n_par = {"raw": 0, "mean": 1}.get(model, k + 1)
-    chunk = max(1, _CHUNK_CELLS // (l_nom + len(win_off)))
+    # per-pair work on the event window runs on whole blocks (W days per pair: small), the
+    # estimation-window residuals in sub-chunks of _CHUNK_CELLS cells
+    chunk = max(1, _CHUNK_CELLS // len(win_off))
+    chunk_est = max(1, _EST_CELLS // (l_nom + len(win_off)))
     for c0 in range(0, len(idx_pairs), chunk):
         ip = idx_pairs[c0 : c0 + chunk]
         col = colmap[s[ip]]
@@ -604,7 +791,8 @@ def _run_block(values, bench, cols, idx_pairs, s, pos, groups, *, calendar, pad_
         if "kp_pairs" in need:
             rows_out[ip] = _gather_rows(blk, ps, win_off, col)
         ar[ip] = arw
-        sar[ip] = sarw
+        if "sar_pairs" in need:
+            sar[ip] = sarw
         for wi, (w0, w1) in enumerate(car_windows):
             sl = slice(w0 - a, w1 - a + 1)
             aw = arw[:, sl]
@@ -625,57 +813,82 @@ def _run_block(values, bench, cols, idx_pairs, s, pos, groups, *, calendar, pad_
         if not keep.any():
             continue
         g = groups[ip]
-        need_est = need & {"bw", "gsign", "rank", "kp", "kp_pairs"}
-        if need_est:
-            xe = _gather(blk.x, ps, est_off, col)
-            ee = xe - icpt[:, None]
-            for j in range(k):
-                ee = ee - beta[:, j : j + 1] * _gather_m(blk, j, ps, est_off, col)
-            ee[~keep] = np.nan
-            ev = ~np.isnan(ee)
-            gk = g[keep]
-            ek = ee[keep]
-            evk = ev[keep]
-            if "bw" in need:
-                ug, sums = _sum_by(gk, np.where(evk, ek, 0.0))
-                acc["bw_sum"][ug] += sums
-                ug, cnts = _sum_by(gk, evk.astype(float))
-                acc["bw_cnt"][ug] += cnts
-            if "gsign" in need:
-                acc["gs_pos"] += np.bincount(gk, (ek > 0).sum(axis=1).astype(float), len(acc["gs_pos"]))
-                acc["gs_n"] += np.bincount(gk, evk.sum(axis=1).astype(float), len(acc["gs_n"]))
-            if "rank" in need:
-                ark = arw[keep]
-                for wi, (w0, w1) in enumerate(car_windows):
-                    f = np.concatenate([ek, ark[:, w0 - a : w1 - a + 1]], axis=1)
-                    rk = average_ranks(f)
-                    nv = (~np.isnan(f)).sum(axis=1)
-                    devk = rk - ((nv + 1) / 2.0)[:, None]
-                    fv = ~np.isnan(devk)
-                    ug, sums = _sum_by(gk, np.where(fv, devk, 0.0))
-                    acc["rank_sum"][wi][ug] += sums
-                    ug, cnts = _sum_by(gk, fv.astype(float))
-                    acc["rank_cnt"][wi][ug] += cnts
-            if "kp" in need or "kp_pairs" in need:
-                rms = np.sqrt(ssr[keep] / np.maximum(n_est[keep], 1.0))
-                u = np.where(evk, ek / rms[:, None], 0.0)
-                if "kp" in need:
-                    keys, sums = _sum_by(gk * acc["kp_nrows"] + ps[keep], u)
-                    if acc["kp_dense"] is not None:
-                        acc["kp_dense"][keys] += sums
-                    else:
-                        acc["kp_keys"], acc["kp_sums"] = _sum_by(
-                            np.concatenate([acc["kp_keys"], keys]), np.concatenate([acc["kp_sums"], sums])
-                        )
-                    acc["kp_self"] += np.bincount(gk, (u * u).sum(axis=1), len(acc["kp_self"]))
-                if "kp_pairs" in need:
-                    acc["kp_u"][ip[keep]] = u
-                    acc["kp_rows"][ip[keep]] = _gather_rows(blk, ps[keep], est_off, col[keep])
+        if "sar" in need:
+            allk = bool(keep.all())
+            sk = sarw if allk else sarw[keep]
+            gk = g if allk else g[keep]
+            vk = ~np.isnan(sk)
+            s0 = np.where(vk, sk, 0.0)
+            vd = np.where(dof > 2, dof / (dof - 2.0), np.nan)
+            acc["sar_n"] += _group_sums(gk, vk.astype(float), n_groups)
+            acc["sar_s1"] += _group_sums(gk, s0, n_groups)
+            acc["sar_pos"] += _group_sums(gk, (sk > 0).astype(float), n_groups)
+            s0 *= s0
+            acc["sar_s2"] += _group_sums(gk, s0, n_groups)
+            acc["sar_var"] += _group_sums(
+                gk, np.where(vk, (vd if allk else vd[keep])[:, None], 0.0), n_groups
+            )
+            del sk, vk, s0
+        if need & {"bw", "gsign", "rank", "kp", "kp_pairs"}:
+            # estimation-window residuals of the kept pairs, in sub-chunks (L days per pair)
+            kidx = np.flatnonzero(keep)
+            for h0 in range(0, len(kidx), chunk_est):
+                kk = kidx[h0 : h0 + chunk_est]
+                _accumulate_estimation(
+                    blk, acc, need, n_groups, ps[kk], col[kk], g[kk], ip[kk], icpt[kk], beta[kk],
+                    ssr[kk], n_est[kk], arw[kk], est_off, car_windows, a, k,
+                )  # fmt: skip
     if placebo_draws:
         _placebo_block(blk, cols, idx_pairs, s, pos, groups, reason, pad_b=pad_b, window=window,
                        estimation=estimation, model=model, k=k, min_estimation=min_estimation,
                        acc=acc, excl_windows=excl_windows, draws=placebo_draws, seed=seed,
                        block_id=block_id)  # fmt: skip
+
+
+def _accumulate_estimation(blk, acc, need, n_groups, pk, ck, gk, ipk, icpt, beta, ssr, n_est, ark,
+                           est_off, car_windows, a, k):  # fmt: skip
+    """Add the estimation-window residuals of some kept pairs to the per-group accumulators
+    (Brown-Warner, generalised sign, Corrado, Kolari-Pynnonen)."""
+    ek = _gather(blk.x, pk, est_off, ck)  # a copy: residuals computed in place
+    ek -= icpt[:, None]
+    for j in range(k):
+        mk = _gather_m(blk, j, pk, est_off, ck)
+        mk *= beta[:, j : j + 1]
+        ek -= mk
+        del mk
+    evk = ~np.isnan(ek)
+    e0 = None
+    if "bw" in need or "kp" in need or "kp_pairs" in need:
+        e0 = np.where(evk, ek, 0.0)
+    if "bw" in need:
+        acc["bw_sum"] += _group_sums(gk, e0, n_groups)
+        acc["bw_cnt"] += _group_sums(gk, evk.astype(float), n_groups)
+    if "gsign" in need:
+        acc["gs_pos"] += np.bincount(gk, (ek > 0).sum(axis=1).astype(float), n_groups)
+        acc["gs_n"] += np.bincount(gk, evk.sum(axis=1).astype(float), n_groups)
+    if "rank" in need:
+        for wi, (w0, w1) in enumerate(car_windows):
+            f = np.concatenate([ek, ark[:, w0 - a : w1 - a + 1]], axis=1)
+            sums, cnts = _rank_dev_sums(f, gk, n_groups)
+            acc["rank_sum"][wi] += sums
+            acc["rank_cnt"][wi] += cnts
+    if "kp" in need or "kp_pairs" in need:
+        rms = np.sqrt(ssr / np.maximum(n_est, 1.0))
+        u = e0
+        u /= rms[:, None]
+        if "kp" in need:
+            keys = gk * acc["kp_nrows"] + pk
+            if acc["kp_dense"] is not None:
+                _add_rows(acc["kp_dense"], keys, u)
+            else:
+                keys, sums = _sum_rows_by_key(keys, u)
+                acc["kp_keys"], acc["kp_sums"] = _sum_by(
+                    np.concatenate([acc["kp_keys"], keys]), np.concatenate([acc["kp_sums"], sums])
+                )
+            acc["kp_self"] += np.bincount(gk, (u * u).sum(axis=1), n_groups)
+        if "kp_pairs" in need:
+            acc["kp_u"][ipk] = u
+            acc["kp_rows"][ipk] = _gather_rows(blk, pk, est_off, ck)
 
 
 def _placebo_block(blk, cols, idx_pairs, s, pos, groups, reason, *, pad_b, window, estimation, model, k,
@@ -697,7 +910,7 @@ def _placebo_block(blk, cols, idx_pairs, s, pos, groups, reason, *, pad_b, windo
     cmask = np.zeros((nb, r_tot), dtype=bool)
     pidx = cand_pos[inb]
     win_full = (p_ok[:, pidx + b + 1] - p_ok[:, pidx + a]) == (b - a + 1)
-    est_n = blk.p_n[:, pidx + d + 1] - blk.p_n[:, pidx + c]
+    est_n = p_ok[:, pidx + d + 1] - p_ok[:, pidx + c]  # usable estimation days
     cmask[:, pidx] = win_full & (est_n >= min_estimation)
     # exclude days inside the window of a real event of the same series
     if excl_windows is not None:

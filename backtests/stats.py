@@ -21,6 +21,7 @@ from scipy import stats as sps
 __all__ = [
     "TEST_NAMES",
     "bmp",
+    "bmp_from_sums",
     "brown_warner",
     "corrado_rank",
     "generalized_sign",
@@ -28,6 +29,7 @@ __all__ = [
     "kp_rbar_delta",
     "kp_rbar_pairs",
     "patell",
+    "patell_from_sums",
     "placebo",
     "sign",
     "t_cross_section",
@@ -151,6 +153,41 @@ def patell(sar: np.ndarray, dof: np.ndarray) -> dict:
     return _res(stat, _p_norm(stat), valid.sum(axis=0), (sar > 0).sum(axis=0))
 
 
+def patell_from_sums(s1: np.ndarray, var_sum: np.ndarray, n: np.ndarray, n_pos: np.ndarray) -> dict:
+    """Patell (1976) from per-day sums over pairs: sum SAR / sqrt(sum df_i / (df_i - 2)).
+
+    Parameters
+    ----------
+    s1 : ndarray, shape (m,)
+        Sum of standardised abnormal returns over the pairs with that day (dimensionless).
+    var_sum : ndarray, shape (m,)
+        Sum of df_i / (df_i - 2) over the same pairs.
+    n, n_pos : ndarray, shape (m,)
+        Number of pairs and of positive SARs.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = s1 / np.sqrt(var_sum)
+    return _res(stat, _p_norm(stat), n, n_pos)
+
+
+def bmp_from_sums(s1: np.ndarray, s2: np.ndarray, n: np.ndarray, n_pos: np.ndarray) -> dict:
+    """Boehmer-Musumeci-Poulsen from per-day sums over pairs (same statistic as :func:`bmp`).
+
+    Parameters
+    ----------
+    s1, s2 : ndarray, shape (m,)
+        Sum and sum of squares of the SARs over the pairs with that day (dimensionless).
+    n, n_pos : ndarray, shape (m,)
+        Number of pairs and of positive SARs.
+    """
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, s1 / n, np.nan)
+        var = np.where(n > 1, np.maximum(s2 - n * mean * mean, 0.0) / (n - 1.0), np.nan)
+        stat = mean / (np.sqrt(var) / np.sqrt(n))
+    return _res(stat, _p_t(stat, n - 1), n, n_pos)
+
+
 def bmp(sar: np.ndarray) -> dict:
     """Boehmer, Musumeci & Poulsen (1991): mean SAR / (sd SAR / sqrt(N)), t with N - 1 df.
 
@@ -222,6 +259,10 @@ def kp_rbar_delta(
     if p is None:
         p = np.arange(a_rows.shape[0])
     s_d = np.zeros(tmax)
+    if len(p) and p[-1] - p[0] == len(p) - 1:  # consecutive rows (dense): shifted views, no copies
+        for dlt in range(min(tmax, l_nom, len(p))):
+            s_d[dlt] = np.einsum("pk,pk->", a_rows[: len(p) - dlt, dlt:], a_rows[dlt:, : l_nom - dlt])
+        return _kp_finish(s_d, self_sum, l_nom, n, lengths, tmax)
     for dlt in range(min(tmax, l_nom)):
         j = np.searchsorted(p, p + dlt)
         j_ok = j < len(p)
@@ -229,6 +270,11 @@ def kp_rbar_delta(
         match[j_ok] = p[j[j_ok]] == p[j_ok] + dlt
         if match.any():
             s_d[dlt] = np.einsum("pk,pk->", a_rows[match, dlt:], a_rows[j[match], : l_nom - dlt])
+    return _kp_finish(s_d, self_sum, l_nom, n, lengths, tmax)
+
+
+def _kp_finish(s_d, self_sum, l_nom, n, lengths, tmax):
+    """rbar (daily, per window length) from the lagged cross sums ``s_d`` of kp_rbar_delta."""
     s_d[0] -= self_sum
     denom = n * (n - 1.0)
     if denom <= 0:
@@ -401,12 +447,17 @@ def wilcoxon(x: np.ndarray) -> dict:
         v = v[~np.isnan(v) & (v != 0)]
         n = len(v)
         nn[j] = n
-        npos[j] = (v > 0).sum()
         if n == 0:
             continue
-        r = sps.rankdata(np.abs(v))
-        wplus = r[v > 0].sum()
-        _, cnt = np.unique(np.abs(v), return_counts=True)
+        a = np.abs(v)
+        pos = v > 0
+        npos[j] = pos.sum()
+        srt = np.sort(a)
+        # average rank of each positive |v|: positions left..right-1 in the sorted array
+        ap = np.sort(a[pos])  # sorted needles: the binary searches walk forward (much faster)
+        wplus = (np.searchsorted(srt, ap, "left") + np.searchsorted(srt, ap, "right") + 1).sum() / 2.0
+        starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
+        cnt = np.diff(np.r_[starts, n]).astype(float)
         var = n * (n + 1) * (2 * n + 1) / 24.0 - (cnt**3 - cnt).sum() / 48.0
         if var > 0:
             stat[j] = (wplus - n * (n + 1) / 4.0) / np.sqrt(var)

@@ -50,7 +50,8 @@ class EventStudy:
         standard error of the CAR), ``scar`` (sum of SAR / sqrt(T)), ``n_days`` (+ group columns).
     caar : DataFrame
         Long: group columns, ``rel_day``, ``aar``, ``caar`` (mean cumulative AR from the window
-        start), ``n``.
+        start), ``n``, ``caar_se`` (cross-sectional standard error of the CAAR: sample sd, ddof 1,
+        of the pairs' cumulative ARs divided by the square root of their number; input unit).
     daily_tests, tests : DataFrame
         Long: group columns, ``test``, ``rel_day`` (daily) or ``start``/``end`` (windows),
         ``statistic``, ``pvalue``, ``n``, ``n_pos``; ``tests`` also has ``caar`` (the group's
@@ -73,7 +74,7 @@ class EventStudy:
 
     def __init__(self, **frames: Any) -> None:
         self.pairs: pd.DataFrame = frames["pairs"]
-        self.ar: pd.DataFrame = frames["ar"]
+        self._ar = frames["ar"]  # a DataFrame, or a callable building it on first access
         self.car: pd.DataFrame = frames["car"]
         self.caar: pd.DataFrame = frames["caar"]
         self.daily_tests: pd.DataFrame = frames["daily_tests"]
@@ -84,6 +85,23 @@ class EventStudy:
         self.n_requested: int = frames["n_requested"]
         self.placebo_draws: pd.DataFrame | None = frames.get("placebo_draws")
         self.unit: str | None = frames.get("unit")
+
+    @property
+    def ar(self) -> pd.DataFrame:
+        """Abnormal returns (index ``event_id``, ``series``; columns = relative days), built on
+        first access from the engine's matrix (no copy)."""
+        if callable(self._ar):
+            self._ar = self._ar()
+        return self._ar
+
+    @ar.setter
+    def ar(self, value: pd.DataFrame) -> None:
+        self._ar = value
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_ar"] = self.ar  # pickle the table, not the builder
+        return state
 
     # -- presentation -----------------------------------------------------------------------------
     def to_frames(self) -> dict[str, pd.DataFrame]:
@@ -369,12 +387,11 @@ def event_study(
         if gc not in pairs.columns:
             raise ConfigError(f"group_by: {gc!r} is not a column of events (columns: {list(events.columns)})")
     n_req = len(pairs)
-    col_of = {name: i for i, name in enumerate(columns)}
-    s_idx = pairs["series"].map(col_of)
-    unknown = (reason == "") & s_idx.isna().to_numpy()
+    s_idx = pd.Index(columns).get_indexer(pairs["series"])
+    unknown = (reason == "") & (s_idx < 0)
     reason[unknown] = "unknown_series"
     detail[unknown] = [f"series {v!r} is not a column of changes" for v in pairs["series"][unknown]]
-    s_arr = s_idx.fillna(0).to_numpy(dtype=np.int64)
+    s_arr = np.maximum(s_idx, 0).astype(np.int64)
     date_ns = pairs["date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
     nat = (reason == "") & pairs["date"].isna().to_numpy()
     reason[nat] = "missing_date"
@@ -428,11 +445,16 @@ def event_study(
         need.add("kp" if calendar == "index" else "kp_pairs")
     if "placebo" in tests:
         need.add("placebo")
+    if {"patell", "bmp", "kolari_pynnonen"} & set(tests):
+        need.add("sar")
+    del s_idx, date_ns, day0, okp, out_d, out_w, unknown, nat
+    s_c, p_c = s_arr[cand], pos[cand]
+    del s_arr, pos
     res = eng.run_engine(
         values,
         bench,
-        s_arr[cand],
-        pos[cand],
+        s_c,
+        p_c,
         codes,
         len(group_keys),
         calendar=calendar,
@@ -443,7 +465,7 @@ def event_study(
         min_estimation=min_est,
         allow_gaps=allow_gaps,
         need=frozenset(need),
-        excl_windows=(s_arr[cand], pos[cand]),
+        excl_windows=(s_c, p_c),
         placebo_draws=int(placebo_draws) if "placebo" in tests else 0,
         seed=seed,
     )
@@ -478,12 +500,11 @@ def event_study(
     kept = cand[kept_local]
     kcodes = codes[kept_local]
     rel = list(range(a, b + 1))
-    pk = pairs.iloc[kept]
     pdf = pd.DataFrame(
         {
-            "event_id": pk["event_id"].to_numpy(),
-            "series": pk["series"].to_numpy(),
-            "day0": pk["day0"].to_numpy(),
+            "event_id": _take(pairs["event_id"], kept),
+            "series": _take(pairs["series"], kept),
+            "day0": pairs["day0"].to_numpy()[kept],
             "n_est": fit.n_est[kept_local],
             "sigma": fit.sigma[kept_local],
             "dof": fit.dof[kept_local],
@@ -500,22 +521,27 @@ def event_study(
             pdf[f"beta_{name}"] = fit.params[kept_local, 1 + j]
     for gc in gcols:
         if gc not in pdf.columns:
-            pdf[gc] = pk[gc].to_numpy()
+            pdf[gc] = _take(pairs[gc], kept)
     if merged_ids is not None:
         pdf["merged_ids"] = [merged_ids.get(i, "") for i in kept]
-    mi = pd.MultiIndex.from_arrays([pdf["event_id"], pdf["series"]], names=["event_id", "series"])
-    # compact the per-pair arrays to the kept pairs once (and free the engine's copies)
-    ar_k = res.ar[kept_local]
+    # compact the AR matrix to the kept pairs in place (kept_local is ascending, so every row
+    # moves up or stays: a short copy per step, never a second full matrix)
+    ar_k = _compact_rows(res.ar, kept_local)
+    if ar_k.base is res.ar and res.ar.flags.owndata and ar_k.shape[0] < res.ar.shape[0]:
+        buf, res.ar = res.ar, None
+        buf.resize(ar_k.shape, refcheck=False)  # give the unused tail back (realloc, no copy)
+        ar_k = buf
     res.ar = None
-    sar_k = res.sar[kept_local]
-    res.sar = None
-    ar_df = pd.DataFrame(ar_k, index=mi, columns=pd.Index(rel, name="rel_day"), copy=False)
+
+    def ar_frame(ar_k=ar_k, eid=pdf["event_id"], ser=pdf["series"]) -> pd.DataFrame:
+        mi = pd.MultiIndex.from_arrays([eid, ser], names=["event_id", "series"])
+        return pd.DataFrame(ar_k, index=mi, columns=pd.Index(rel, name="rel_day"), copy=False)
 
     nk = len(kept)
     car_df = pd.DataFrame(
         {
-            "event_id": np.repeat(pdf["event_id"].to_numpy(), len(wins)),
-            "series": np.repeat(pdf["series"].to_numpy(), len(wins)),
+            "event_id": _take(pairs["event_id"], np.repeat(kept, len(wins))),
+            "series": _take(pairs["series"], np.repeat(kept, len(wins))),
             "start": np.tile([w[0] for w in wins], nk),
             "end": np.tile([w[1] for w in wins], nk),
             "car": res.car[kept_local].ravel(),
@@ -524,9 +550,17 @@ def event_study(
             "n_days": res.car_days[kept_local].ravel(),
         }
     )
+    # what the tests need of the per-pair arrays, for the kept pairs; free the rest
+    per_pair = {
+        "car": res.car[kept_local],
+        "scar": res.scar[kept_local],
+        "dof": fit.dof[kept_local],
+        "n_est": fit.n_est[kept_local],
+    }
+    res.car = res.car_se = res.scar = res.car_days = res.fit = fit = None
     for gc in gcols:
         if gc not in ("event_id", "series"):
-            car_df[gc] = np.repeat(pk[gc].to_numpy(), len(wins))
+            car_df[gc] = _take(pairs[gc], np.repeat(kept, len(wins)))
 
     caar_parts: list[tuple[int, dict]] = []
     placebo_parts: list[tuple[int, np.ndarray]] = []
@@ -542,28 +576,13 @@ def event_study(
         if kl[-1] - kl[0] + 1 == len(kl) and (np.diff(kl) == 1).all():
             kl = slice(int(kl[0]), int(kl[-1]) + 1)  # a view, no copy (e.g. one group)
         arg = ar_k[kl]
-        # AAR and CAAR (mean cumulative AR from the window start) column by column
-        nw = arg.shape[1]
-        nt = np.zeros(nw, dtype=np.int64)
-        aar, caar = np.full(nw, np.nan), np.full(nw, np.nan)
-        running = np.zeros(arg.shape[0])
-        started = np.zeros(arg.shape[0], dtype=bool)
-        for j in range(nw):  # loop over relative days, never over events
-            v = arg[:, j]
-            ok = ~np.isnan(v)
-            nt[j] = ok.sum()
-            if nt[j]:
-                aar[j] = v[ok].mean()
-                running[ok] += v[ok]
-            started |= ok
-            if started.any():
-                caar[j] = running[started].mean()
-        caar_parts.append((g, {"aar": aar, "caar": caar, "n": nt}))
-        daily, windows = _battery(res, arg, sar_k[kl], gl, g, tests, wins, (a, b), l_nom, calendar)
+        caar_parts.append((g, _caar_columns(arg)))
+        daily, windows = _battery(res, per_pair, arg, kl, gl, g, tests, wins, (a, b), l_nom, calendar)
         daily_parts.extend((g, name, r) for name, r in daily.items())
         test_parts.extend((g, name, r) for name, r in windows.items())
         if "placebo" in windows:
             placebo_parts.append((g, windows["placebo"].pop("_draws")))
+    res = per_pair = None  # free the engine's arrays before the last tables
 
     def _frame(parts, index_name, index_vals, cols):
         """Stack per-group result arrays into one long frame (one DataFrame build)."""
@@ -592,9 +611,9 @@ def event_study(
     test_cols = ["statistic", "pvalue", "n", "n_pos"]
     win_index = {"start": np.array([w[0] for w in wins]), "end": np.array([w[1] for w in wins])}
     if caar_parts:
-        caar_df = _frame(caar_parts, "rel_day", np.array(rel), ["aar", "caar", "n"])
+        caar_df = _frame(caar_parts, "rel_day", np.array(rel), ["aar", "caar", "n", "caar_se"])
     else:
-        caar_df = pd.DataFrame(columns=[*gcols, "rel_day", "aar", "caar", "n"])
+        caar_df = pd.DataFrame(columns=[*gcols, "rel_day", "aar", "caar", "n", "caar_se"])
     if daily_parts:
         daily_df = _frame(daily_parts, "rel_day", np.array(rel), test_cols)
         tests_df = _frame(test_parts, None, win_index, [*test_cols, "caar"])
@@ -623,12 +642,12 @@ def event_study(
     exc = np.flatnonzero(reason != "")
     excluded = pd.DataFrame(
         {
-            "event_id": pairs["event_id"].to_numpy()[exc],
-            "series": pairs["series"].to_numpy()[exc],
+            "event_id": np.asarray(_take(pairs["event_id"], exc), dtype=object),
+            "series": np.asarray(_take(pairs["series"], exc), dtype=object),
             "date": pairs["date"].to_numpy()[exc],
             "day0": pairs["day0"].to_numpy()[exc],
             "reason": reason[exc].astype(str),
-            "detail": detail[exc].astype(str),
+            "detail": pd.Series(detail[exc], dtype=object).astype(str).array,
             "n_est": np.where(n_est_all[exc] >= 0, n_est_all[exc], np.nan),
             "n_missing": np.where(n_miss_all[exc] >= 0, n_miss_all[exc], np.nan),
         },
@@ -652,7 +671,7 @@ def event_study(
     }
     return EventStudy(
         pairs=pdf,
-        ar=ar_df,
+        ar=ar_frame,
         car=car_df,
         caar=caar_df,
         daily_tests=daily_df,
@@ -742,13 +761,19 @@ def _pairs_from_events(events, changes, columns, bench_cols):
         ev["date"] = _normalise_dates(ev["date"], "date")
         if "series" in ev.columns:
             pairs = ev.copy()
-            pairs["series"] = pairs["series"].astype(object).where(pairs["series"].notna(), None)
+            if not _is_str_col(pairs["series"]):
+                pairs["series"] = pairs["series"].astype(object).where(pairs["series"].notna(), None)
         else:
             cols = [x for x in columns if x not in bench_cols]
             rep = np.repeat(np.arange(len(ev)), len(cols))
             pairs = ev.iloc[rep].reset_index(drop=True)
             pairs["series"] = np.tile(np.array(cols, dtype=object), len(ev))
-    pairs["series"] = [None if v is None else str(v) for v in pairs["series"]]
+    if not _is_str_col(pairs["series"]):  # already strings (NaN = missing): nothing to convert
+        vals = pairs["series"].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(vals, skipna=False) == "string":
+            pairs["series"] = vals
+        else:
+            pairs["series"] = [None if v is None else str(v) for v in vals]
     dup = pairs.duplicated(subset=["event_id", "series"], keep=False)
     if dup.any():
         ex = pairs.loc[dup, ["event_id", "series"]].head(3).to_dict("records")
@@ -788,13 +813,14 @@ def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
     if not touch.any():
         return empty, merged
     i1, i2 = order[:-1][touch], order[1:][touch]
-    eid = pairs["event_id"].to_numpy()
+    ii = np.concatenate([i1, i2])
+    eid_12 = np.asarray(_take(pairs["event_id"], ii), dtype=object)
     d0 = pairs["day0"].to_numpy()
     ov = pd.DataFrame(
         {
-            "series": pairs["series"].to_numpy()[i1],
-            "event_id": eid[i1],
-            "other_event_id": eid[i2],
+            "series": np.asarray(_take(pairs["series"], i1), dtype=object),
+            "event_id": eid_12[: len(i1)],
+            "other_event_id": eid_12[len(i1) :],
             "day0": d0[i1],
             "other_day0": d0[i2],
             "distance": pos[i2] - pos[i1],
@@ -803,6 +829,7 @@ def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
         columns=_OVERLAP_COLS,
     )
     if overlap != "keep":
+        eid = pairs["event_id"].to_numpy()
         # clusters of chained overlaps: keep the first event of each, exclude the rest
         new_cluster = np.concatenate([[True], ~touch])
         cluster = np.cumsum(new_cluster) - 1
@@ -819,13 +846,91 @@ def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
     return ov, merged
 
 
-def _battery(res, ar, sar, gl, g, tests, wins, window, l_nom, calendar):
-    """Daily and window test results for one group: its ARs and SARs, and ``gl`` (indices of its
-    pairs into the engine arrays)."""
+def _caar_columns(ar: np.ndarray) -> dict[str, np.ndarray]:
+    """AAR, CAAR and its cross-sectional standard error per relative day for one group.
+
+    Parameters
+    ----------
+    ar : ndarray, shape (N, W)
+        Abnormal returns of the group's pairs (input unit; NaN = missing).
+
+    Returns
+    -------
+    dict
+        ``aar`` (mean AR over the pairs with that day), ``caar`` (mean over the pairs started by
+        that day of the cumulative AR from the window start, missing days counting 0), ``n``
+        (pairs with that day), ``caar_se`` (sample sd, ddof 1, of those cumulative ARs divided by
+        the square root of their number; input unit).
+    """
+    n, nw = ar.shape
+    nt = np.zeros(nw, dtype=np.int64)
+    aar, caar, se = np.full(nw, np.nan), np.full(nw, np.nan), np.full(nw, np.nan)
+    if n == 0:
+        return {"aar": aar, "caar": caar, "n": nt, "caar_se": se}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        running = np.zeros(n)
+        if not np.isnan(ar).any():  # the usual case (allow_gaps=False): no masks needed
+            nt[:] = n
+            for j in range(nw):  # loop over relative days, never over events
+                v = ar[:, j]
+                aar[j] = v.mean()
+                running += v
+                caar[j] = running.mean()
+                if n > 1:
+                    se[j] = running.std(ddof=1) / np.sqrt(n)
+            return {"aar": aar, "caar": caar, "n": nt, "caar_se": se}
+        started = np.zeros(n, dtype=bool)
+        for j in range(nw):  # loop over relative days, never over events
+            v = ar[:, j]
+            ok = ~np.isnan(v)
+            nt[j] = ok.sum()
+            if nt[j]:
+                aar[j] = v[ok].mean()
+                running[ok] += v[ok]
+            started |= ok
+            n_s = int(started.sum())
+            if n_s:
+                caar[j] = running[started].mean()
+            if n_s > 1:
+                se[j] = running[started].std(ddof=1) / np.sqrt(n_s)
+    return {"aar": aar, "caar": caar, "n": nt, "caar_se": se}
+
+
+def _is_str_col(col: pd.Series) -> bool:
+    """True for pandas' default string dtype (NaN for missing)."""
+    return isinstance(col.dtype, pd.StringDtype) and col.dtype.na_value is np.nan
+
+
+def _take(col: pd.Series, idx: np.ndarray):
+    """``col.to_numpy()[idx]`` without turning Arrow-backed strings into Python objects."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return col.array.take(idx)
+    return col.to_numpy()[idx]
+
+
+def _compact_rows(mat: np.ndarray, rows: np.ndarray, step: int = 4096) -> np.ndarray:
+    """``mat[rows]`` for ascending ``rows``, written in place into the first rows of ``mat``.
+
+    Returns a view of ``mat`` (no second matrix: only ``step`` rows are copied at a time).
+    """
+    n = len(rows)
+    if n == mat.shape[0]:
+        return mat
+    for j0 in range(0, n, step):
+        r = rows[j0 : j0 + step]
+        mat[j0 : j0 + len(r)] = mat[r]
+    return mat[:n]
+
+
+def _battery(res, per_pair, ar, kl, gl, g, tests, wins, window, l_nom, calendar):
+    """Daily and window test results for one group: its ARs, ``kl`` (rows of its pairs in the
+    kept arrays ``per_pair``) and ``gl`` (rows in the engine arrays); daily SAR statistics come
+    from the engine's group sums."""
     a, b = window
-    car = res.car[gl]
-    scar = res.scar[gl]
-    dof = res.fit.dof[gl]
+    car = per_pair["car"][kl]
+    scar = per_pair["scar"][kl]
+    dof = per_pair["dof"][kl]
     n = len(gl)
     acc = res.acc
     daily: dict[str, dict] = {}
@@ -835,14 +940,17 @@ def _battery(res, ar, sar, gl, g, tests, wins, window, l_nom, calendar):
         windows["t_cross_section"] = st.t_cross_section(car)
     if "brown_warner" in tests:
         daily["brown_warner"], windows["brown_warner"] = st.brown_warner(
-            ar, acc["bw_sum"][g], acc["bw_cnt"][g], float(res.fit.n_est[gl].mean()), wins, a
+            ar, acc["bw_sum"][g], acc["bw_cnt"][g], float(per_pair["n_est"][kl].mean()), wins, a
         )
     if "patell" in tests:
-        daily["patell"] = st.patell(sar, dof)
+        daily["patell"] = st.patell_from_sums(
+            acc["sar_s1"][g], acc["sar_var"][g], acc["sar_n"][g], acc["sar_pos"][g]
+        )
         windows["patell"] = st.patell(scar, dof)
     bmp_d = bmp_w = None
     if "bmp" in tests or "kolari_pynnonen" in tests:
-        bmp_d, bmp_w = st.bmp(sar), st.bmp(scar)
+        bmp_d = st.bmp_from_sums(acc["sar_s1"][g], acc["sar_s2"][g], acc["sar_n"][g], acc["sar_pos"][g])
+        bmp_w = st.bmp(scar)
     if "bmp" in tests:
         daily["bmp"], windows["bmp"] = bmp_d, bmp_w
     if "kolari_pynnonen" in tests:

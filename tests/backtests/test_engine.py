@@ -193,3 +193,49 @@ def test_kp_fast_path_equals_pairwise_path_on_index_calendar():
     d2, w2 = bst.kp_rbar_pairs(res.acc["kp_u"][keep], est_cols, win_cols, t + 100, [(-2, 4), (0, 1)], -2)
     np.testing.assert_allclose(d2, d1, rtol=1e-10)
     np.testing.assert_allclose(w2, w1, rtol=1e-10)
+
+
+@given(
+    n=hst.integers(1, 40),
+    m=hst.integers(1, 70),
+    n_groups=hst.integers(1, 3),
+    seed=hst.integers(0, 2**31),
+    kind=hst.sampled_from(["normal", "ties", "signed_zeros", "near_ties", "tiny"]),
+)
+@settings(max_examples=60, deadline=None)
+def test_rank_dev_sums_equal_average_ranks(n, m, n_groups, seed, kind):
+    """The sort-of-keys rank path gives exactly the sums of average-rank deviations."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n, m))
+    if kind == "ties":
+        f = np.round(f, 1)
+    elif kind == "signed_zeros":
+        f[rng.random(f.shape) < 0.4] = -0.0
+        f[rng.random(f.shape) < 0.2] = 0.0
+    elif kind == "near_ties":
+        f = 1.0 + f * 1e-15
+    elif kind == "tiny":
+        f *= 1e-310
+    f[rng.random(f.shape) < 0.1] = np.nan
+    g = rng.integers(0, n_groups, n)
+    sums, cnts = eng._rank_dev_sums(f, g, n_groups)
+    rk = eng.average_ranks(f)
+    dev = rk - ((~np.isnan(f)).sum(axis=1)[:, None] + 1) / 2.0
+    for k in range(n_groups):
+        np.testing.assert_array_equal(sums[k], np.nansum(dev[g == k], axis=0))
+        np.testing.assert_array_equal(cnts[k], (~np.isnan(dev[g == k])).sum(axis=0))
+
+
+def test_add_rows_and_group_sums_with_repeated_keys():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 6, 50)
+    mat = rng.normal(size=(50, 4))
+    dense = np.zeros((6, 4))
+    eng._add_rows(dense, keys, mat)
+    want = np.zeros((6, 4))
+    np.add.at(want, keys, mat)
+    np.testing.assert_allclose(dense, want, rtol=1e-13, atol=1e-13)
+    for n_groups in (1, 6):
+        g = keys if n_groups == 6 else np.zeros(50, dtype=np.int64)
+        got = eng._group_sums(g, mat, n_groups)
+        np.testing.assert_allclose(got, [mat[g == k].sum(axis=0) for k in range(n_groups)], rtol=1e-13)

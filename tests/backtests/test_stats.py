@@ -187,3 +187,50 @@ def test_placebo_empirical_pvalue():
     r = st.placebo(np.array([2.0]), draws, [10])
     assert r["pvalue"][0] == pytest.approx((1 + 3) / 6)
     assert r["statistic"][0] == pytest.approx(2.0 / np.std(draws[:, 0], ddof=1))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_kp_rbar_delta_dense_rows_equal_sparse_rows(seed):
+    """The consecutive-rows fast path (shifted views) equals the row-matching path."""
+    n, l_nom, rows = 12, 30, 120
+    p, u, _, _, _ = _kp_inputs(seed, n, l_nom, 5, rows)
+    a_acc = np.zeros((rows, l_nom))
+    for i in range(n):
+        a_acc[p[i]] += u[i]
+    used = np.flatnonzero(a_acc.any(axis=1))
+    assert used[-1] - used[0] + 1 > len(used)  # gaps: the general path is taken
+    d1, w1 = st.kp_rbar_delta(a_acc, (u * u).sum(), l_nom, n, [5, 2])
+    d2, w2 = st.kp_rbar_delta(a_acc[used], (u * u).sum(), l_nom, n, [5, 2], p=used)
+    assert d1 == pytest.approx(d2, rel=1e-12)
+    np.testing.assert_allclose(w1, w2, rtol=1e-12)
+
+
+def test_patell_and_bmp_from_sums_equal_matrix_versions(x):
+    """The engine's per-day sums give the same Patell and BMP statistics as the SAR matrix."""
+    dof = np.linspace(20.0, 60.0, x.shape[0])
+    valid = ~np.isnan(x)
+    s1 = np.where(valid, x, 0.0).sum(axis=0)
+    s2 = np.where(valid, x * x, 0.0).sum(axis=0)
+    var = np.where(valid, (dof / (dof - 2.0))[:, None], 0.0).sum(axis=0)
+    n = valid.sum(axis=0)
+    npos = (x > 0).sum(axis=0)
+    for got, want in (
+        (st.patell_from_sums(s1, var, n, npos), st.patell(x, dof)),
+        (st.bmp_from_sums(s1, s2, n, npos), st.bmp(x)),
+    ):
+        for key in ("statistic", "pvalue", "n", "n_pos"):
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-12, atol=0)
+
+
+def test_wilcoxon_with_ties_and_zeros_matches_direct_formula():
+    """Average ranks of |x| over ties, zeros dropped: W+ and its tie-corrected variance."""
+    v = np.array([[1.0, -1.0, 2.0, 0.0, -3.0, 2.0, 2.0, -0.5, np.nan, 4.0]]).T
+    r = st.wilcoxon(v)
+    w = v[:, 0][~np.isnan(v[:, 0]) & (v[:, 0] != 0)]
+    rk = sps.rankdata(np.abs(w))
+    wplus = rk[w > 0].sum()
+    nn = len(w)
+    _, cnt = np.unique(np.abs(w), return_counts=True)
+    var = nn * (nn + 1) * (2 * nn + 1) / 24.0 - (cnt**3 - cnt).sum() / 48.0
+    assert r["statistic"][0] == pytest.approx((wplus - nn * (nn + 1) / 4.0) / math.sqrt(var), rel=1e-12)
+    assert r["n"][0] == nn and r["n_pos"][0] == (w > 0).sum()

@@ -112,6 +112,41 @@ def test_every_exclusion_reason_and_count_identity():
     assert r["car"] == pytest.approx(np.nansum(st2.ar.loc[("gap", "c")].to_numpy()))
 
 
+@pytest.mark.parametrize("allow_gaps", [False, True])
+def test_caar_se_matches_direct_computation(allow_gaps):
+    """caar_se = sd (ddof 1) over pairs of the cumulative AR to that day / sqrt(number of pairs)."""
+    rng = np.random.default_rng(5)
+    idx = pd.bdate_range("2021-01-04", periods=200)
+    x = rng.normal(size=(200, 4))
+    if allow_gaps:
+        x[rng.random(x.shape) < 0.08] = np.nan
+    ch = pd.DataFrame(x, index=idx, columns=list("abcd"))
+    ev = pd.DataFrame(
+        {
+            "date": idx[rng.integers(80, 190, 12)],
+            "grp": ["g1", "g2"] * 6,
+            "event_id": [f"e{i}" for i in range(12)],
+        }
+    )
+    st = event_study(
+        ch, ev, window=(-3, 4), estimation=(-60, -5), model="mean", group_by="grp",
+        allow_gaps=allow_gaps, min_estimation=30, tests=["t_cross_section"],
+    )  # fmt: skip
+    assert "caar_se" in st.caar.columns
+    if allow_gaps:
+        assert st.ar.isna().any().any()  # the gap path is exercised
+    grp_of = st.pairs.set_index(["event_id", "series"])["grp"]
+    for g, part in st.caar.groupby("grp"):
+        ar = st.ar[grp_of.reindex(st.ar.index).to_numpy() == g]
+        for r in part.itertuples():
+            sub = ar.loc[:, : r.rel_day]
+            started = sub.notna().any(axis=1)
+            cum = sub[started].sum(axis=1).to_numpy()  # missing days count as 0
+            want = cum.std(ddof=1) / math.sqrt(len(cum)) if len(cum) > 1 else np.nan
+            assert r.caar_se == pytest.approx(want, rel=1e-12, nan_ok=True)
+            assert r.caar == pytest.approx(cum.mean(), rel=1e-12)
+
+
 def test_events_without_series_expand_to_every_column_but_the_benchmark():
     rng = np.random.default_rng(1)
     idx = pd.bdate_range("2023-01-02", periods=100)
@@ -485,3 +520,15 @@ def test_placebo_days_avoid_real_event_windows():
     assert len(st.pairs) == 3
     assert st.placebo_draws["caar"].abs().max() < 10
     assert st.tests["pvalue"].iloc[0] == pytest.approx(1 / 301)
+
+
+def test_lazy_ar_table_is_built_once_and_pickles():
+    import pickle
+
+    ch, idx = _alternating()
+    ev = pd.DataFrame({"event_id": ["j"], "date": [idx[40]]})
+    st = event_study(ch, ev, window=(-2, 2), estimation=(-20, -3), tests=["t_cross_section"])
+    assert st.ar is st.ar  # built on first access, then kept
+    back = pickle.loads(pickle.dumps(st))
+    pd.testing.assert_frame_equal(back.ar, st.ar)
+    pd.testing.assert_frame_equal(back.caar, st.caar)
