@@ -34,6 +34,8 @@ least-squares fit on each estimation window.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,11 +44,17 @@ from scipy import sparse
 
 log = logging.getLogger(__name__)
 
+try:  # compiled per-pair kernels (optional dependency); the numpy path below is the fallback
+    from backtests import _kernels
+except ImportError:  # pragma: no cover - numba not installed
+    _kernels = None
+
 __all__ = [
     "EngineResult",
     "EstimationFit",
     "average_ranks",
     "locate_day0",
+    "numba_enabled",
     "run_engine",
 ]
 
@@ -66,6 +74,21 @@ _EST_CELLS = 120_000
 _VAR_RTOL = 1e-10
 # Kolari-Pynnonen day accumulator kept dense up to this many cells (groups x rows x L)
 _KP_DENSE_CELLS = 4_000_000
+# compiled path: pairs per thread below which one thread is used, and the thread cap
+_KERNEL_MIN_PAIRS_PER_THREAD = 5_000
+_KERNEL_MAX_THREADS = 4
+# reason codes of backtests._kernels (R_OK, R_SHORT, R_SINGULAR, R_BADVAR, R_GAP)
+_REASON_OF_CODE = np.array(
+    ["", SHORT_ESTIMATION, SINGULAR_BENCHMARK, NONPOSITIVE_VARIANCE, MISSING_IN_WINDOW], dtype=object
+)
+
+
+def numba_enabled() -> bool:
+    """Whether the compiled (numba) kernels are available and not disabled.
+
+    ``NEWSBT_NO_NUMBA=1`` in the environment forces the numpy path (read at every call).
+    """
+    return _kernels is not None and os.environ.get("NEWSBT_NO_NUMBA", "") not in ("1", "true", "yes")
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
@@ -185,6 +208,7 @@ class EngineResult:
     car_days: np.ndarray  # (N, K) number of ARs summed
     rows: np.ndarray  # (N, W) calendar row of each window day (-1 outside)
     acc: dict = field(default_factory=dict)  # per-group accumulators
+    path: str = "numpy"  # "numba" when the compiled kernels ran
 
 
 def run_engine(
@@ -309,8 +333,27 @@ def run_engine(
     win_off = np.arange(a, b + 1)
     est_off = np.arange(c, d + 1)
 
+    use_kernel = (
+        numba_enabled()
+        and model in ("raw", "mean", "market")
+        and k <= 1
+        and not do_placebo
+        and not ("kp" in need and acc["kp_dense"] is None)
+    )
+    path = "numba" if use_kernel else "numpy"
     if n == 0:
-        return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc)
+        return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, path)
+
+    if use_kernel:
+        _run_kernel(values, bench, s, pos, groups, n_groups, calendar=calendar, window=window,
+                    estimation=estimation, model=model, car_windows=car_windows,
+                    min_estimation=min_estimation, allow_gaps=allow_gaps, need=need, pad_b=pad_b,
+                    n_rows=n_rows, fit=fit, reason=reason, n_missing=n_missing, ar=ar, sar=sar,
+                    car=car, car_se=car_se, scar=scar, car_days=car_days, rows_out=rows_out,
+                    acc=acc)  # fmt: skip
+        return EngineResult(
+            fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, "numba"
+        )
 
     # --- blocks of series columns -------------------------------------------------------------
     used = np.unique(s)
@@ -361,6 +404,135 @@ def run_engine(
                 block_id=b0,
             )
     return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc)
+
+
+def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, estimation, model,
+                car_windows, min_estimation, allow_gaps, need, pad_b, n_rows, fit, reason, n_missing,
+                ar, sar, car, car_se, scar, car_days, rows_out, acc) -> None:  # fmt: skip
+    """Compiled path of :func:`run_engine` (``raw``, ``mean``, one-benchmark ``market``).
+
+    Pairs are sorted by series and split into contiguous slices, one per thread (the kernels
+    release the GIL); every thread adds to its own accumulators, summed at the end.
+    """
+    a, b = window
+    c, d = estimation
+    w_len = b - a + 1
+    l_nom = d - c + 1
+    n = len(s)
+    n_win = len(car_windows)
+    x = values if values.dtype == np.float64 else values.astype(np.float64)
+    if not (x.flags.c_contiguous or x.flags.f_contiguous):
+        x = np.ascontiguousarray(x)
+    has_m = model == "market"
+    m = np.ascontiguousarray(bench[:, 0], dtype=np.float64) if has_m else np.zeros(1)
+    observed = calendar == "observed"
+    cx_s, cm_s, _ = _kernels.column_means(x, m, has_m, observed, bool(x.flags.f_contiguous))
+    if observed:
+        ss, rr = np.nonzero(~np.isnan(x.T))  # sorted by series, then row
+        n_obs = np.bincount(ss, minlength=x.shape[1]).astype(np.int64)
+        obs_start = np.zeros(x.shape[1] + 1, dtype=np.int64)
+        np.cumsum(n_obs, out=obs_start[1:])
+        obs_rows = rr.astype(np.int64)
+        del ss
+    else:
+        n_obs = np.zeros(1, dtype=np.int64)
+        obs_start = np.zeros(1, dtype=np.int64)
+        obs_rows = np.zeros(1, dtype=np.int64)
+    model_code = {"raw": 0, "mean": 1, "market": 2}[model]
+    win_lo = np.array([w0 for w0, _ in car_windows], dtype=np.int64)
+    win_hi = np.array([w1 for _, w1 in car_windows], dtype=np.int64)
+    widths = [l_nom + w1 - w0 + 1 for w0, w1 in car_windows]
+    flags = {key: key in need for key in ("sar", "sar_pairs", "bw", "gsign", "rank", "kp", "kp_pairs")}
+    do_rows = rows_out.shape[1] > 0
+    rcode = np.zeros(n, dtype=np.int8)
+    kp_u = acc["kp_u"] if flags["kp_pairs"] else np.zeros((1, 1))
+    kp_rows = acc["kp_rows"] if flags["kp_pairs"] else np.zeros((1, 1), dtype=np.int64)
+    s64 = np.asarray(s, dtype=np.int64)
+    p64 = np.asarray(pos, dtype=np.int64)
+    g64 = np.asarray(groups, dtype=np.int64)
+
+    def new_acc(first: bool):
+        z = np.zeros
+        # the first thread adds the (large) Kolari-Pynnonen day sums into acc itself
+        kp_shape = acc["kp_dense"].shape if flags["kp"] else (1, 1)
+        return [
+            z((5, n_groups, w_len)) if flags["sar"] else z((5, 1, 1)),
+            z((n_groups, l_nom)) if flags["bw"] else z((1, 1)),
+            z((n_groups, l_nom)) if flags["bw"] else z((1, 1)),
+            z((2, n_groups)),
+            [z((n_groups, wd)) for wd in widths] if flags["rank"] else [],
+            [z((n_groups, wd)) for wd in widths] if flags["rank"] else [],
+            acc["kp_dense"] if first and flags["kp"] else z(kp_shape),
+            acc["kp_self"] if first and flags["kp"] else z(n_groups),
+        ]
+
+    sar_dummy = np.zeros((1, 1))
+    rows_dummy = np.zeros((1, 1), dtype=np.int64)
+    # with ranks: pairs in sub-chunks, their estimation residuals ranked with one sort per chunk
+    chunk = max(1, _EST_CELLS // (l_nom + w_len)) if flags["rank"] else n
+
+    def work(idx, accs):
+        e_o = np.empty((min(chunk, len(idx)), l_nom)) if flags["rank"] else np.zeros((1, 1))
+        for h0 in range(0, len(idx), chunk):
+            ix = idx[h0 : h0 + chunk]
+            _kernels.pairs_kernel(
+                x, m, has_m, observed, obs_rows, obs_start, n_obs, s64, p64, g64, ix,
+                a, b, c, d, model_code, int(min_estimation), bool(allow_gaps),
+                cx_s, cm_s, win_lo, win_hi, pad_b, n_rows,
+                flags["sar"], flags["sar_pairs"], flags["bw"], flags["gsign"], flags["rank"],
+                flags["kp"], flags["kp_pairs"], do_rows,
+                fit.n_est, fit.sigma, fit.dof, fit.params, fit.ssr, rcode, n_missing,
+                ar, sar if flags["sar_pairs"] else sar_dummy, car, car_se, scar, car_days,
+                rows_out if do_rows else rows_dummy,
+                accs[0], accs[1], accs[2], accs[3], e_o, accs[6], accs[7], kp_u, kp_rows,
+            )  # fmt: skip
+            if flags["rank"]:
+                kept = rcode[ix] == 0
+                if not kept.any():
+                    continue
+                ek = e_o[: len(ix)][kept]
+                ik = ix[kept]
+                gk = g64[ik]
+                for wi, (w0, w1) in enumerate(car_windows):
+                    f = np.concatenate([ek, ar[ik, w0 - a : w1 - a + 1]], axis=1)
+                    sums, cnts = _rank_dev_sums(f, gk, n_groups)
+                    accs[4][wi] += sums
+                    accs[5][wi] += cnts
+
+    order = np.argsort(s64, kind="stable")
+    n_thr = max(1, min(_KERNEL_MAX_THREADS, os.cpu_count() or 1, n // _KERNEL_MIN_PAIRS_PER_THREAD))
+    parts = np.array_split(order, n_thr)
+    accs = [new_acc(i == 0) for i in range(len(parts))]
+    if n_thr == 1:
+        work(parts[0], accs[0])
+    else:
+        with ThreadPoolExecutor(n_thr) as ex:
+            list(ex.map(work, parts, accs))
+    tot = accs[0]
+    for other in accs[1:]:
+        for j in range(8):
+            if isinstance(tot[j], list):
+                for wi in range(len(tot[j])):
+                    tot[j][wi] += other[j][wi]
+            else:
+                tot[j] += other[j]
+    sar_acc, bw_sum, bw_cnt, gs_acc, r_sum, r_cnt, kp_dense, kp_self = tot
+    if flags["sar"]:
+        for j, key in enumerate(("sar_n", "sar_s1", "sar_s2", "sar_pos", "sar_var")):
+            acc[key] += sar_acc[j]
+    if flags["bw"]:
+        acc["bw_sum"] += bw_sum
+        acc["bw_cnt"] += bw_cnt
+    if flags["gsign"]:
+        acc["gs_pos"] += gs_acc[0]
+        acc["gs_n"] += gs_acc[1]
+    if flags["rank"]:
+        for wi in range(n_win):
+            acc["rank_sum"][wi] += r_sum[wi]
+            acc["rank_cnt"][wi] += r_cnt[wi]
+    # kp_dense / kp_self are acc["kp_dense"] / acc["kp_self"] themselves (the first thread's)
+    del kp_dense, kp_self
+    reason[:] = _REASON_OF_CODE[rcode]
 
 
 def kp_group(acc: dict, g: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,11 @@ missing), draws event-series pairs at random dates (so many windows overlap), an
 1. AR/CAR/CAAR + ``t_cross_section``, ``brown_warner``, ``patell``, ``bmp``;
 2. every test but ``placebo`` (rank tests and ``kolari_pynnonen`` included).
 
+Both engine paths are timed: the compiled numba kernels (``backtests._kernels``, when numba is
+installed) and the numpy fallback (``NEWSBT_NO_NUMBA=1``); the path that ran is printed. Numba's
+compilation is excluded from the timings (warm-up call), and reported separately: the first call
+in a fresh process with an empty kernel cache (cold compile) and with the on-disk cache.
+
 It then times two per-event loops on a subset of pairs: the test oracle
 (``tests/backtests/naive_oracle.py``, pandas look-ups, literal definitions) and a plain numpy
 per-pair loop (slices + ``lstsq``, the way one would write it by hand), checks that the engine
@@ -22,7 +27,10 @@ allocated before tracing starts.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -34,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backtest
 
 import naive_oracle  # noqa: E402
 
+from backtests import engine as eng  # noqa: E402
 from backtests.study import event_study  # noqa: E402
 
 WINDOW = (-10, 10)
@@ -100,6 +109,44 @@ def run_study(changes, events, tests, kw):
     return study
 
 
+def first_call_seconds(cache_dir: str | None) -> float:
+    """Import + first small study in a fresh process (numba compile or cache load included)."""
+    here = repr(str(Path(__file__).resolve().parent))
+    code = (
+        "import time; t0 = time.perf_counter(); import sys; sys.path.insert(0, " + here + "); "
+        "import engine as b; from backtests.study import event_study; "
+        "ch, m, ev = b.make_panel(50, 400, 200); "
+        "t1 = time.perf_counter(); event_study(ch, ev, tests=b.ALL_BUT_PLACEBO, window=b.WINDOW, "
+        "estimation=b.ESTIMATION, model='market', benchmark=m); print(time.perf_counter() - t1)"
+    )
+    env = dict(os.environ)
+    env.pop("NEWSBT_NO_NUMBA", None)
+    if cache_dir:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+class _PathSpy:
+    """Records which engine path (``EngineResult.path``) each ``run_engine`` call took."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+        self._orig = eng.run_engine
+
+    def __enter__(self):
+        def spy(*args, **kwargs):
+            res = self._orig(*args, **kwargs)
+            self.seen.append(res.path)
+            return res
+
+        eng.run_engine = spy
+        return self
+
+    def __exit__(self, *exc):
+        eng.run_engine = self._orig
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -123,21 +170,63 @@ def main() -> None:
     )
 
     kw = {"window": WINDOW, "estimation": ESTIMATION, "model": "market", "benchmark": mkt}
-    event_study(changes, events.head(1000), tests=PARAMETRIC, **kw)  # warm-up
-
-    results = {}
-    for label, tests in (("parametric", PARAMETRIC), ("all_but_placebo", ALL_BUT_PLACEBO)):
-        dt = min(timed(lambda tests=tests: run_study(changes, events, tests, kw))[1] for _ in range(3))
-        # memory in a second, traced run (tracing slows numpy down, so it is not timed)
-        tracemalloc.start()
-        study = run_study(changes, events, tests, kw)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-        results[label] = (study, dt)
+    if eng.numba_enabled():
+        with tempfile.TemporaryDirectory() as tmp:
+            cold = first_call_seconds(tmp)
+            cached = first_call_seconds(tmp)
         print(
-            f"engine [{label:15s}]: {dt:7.3f} s  {n / dt:12,.0f} pairs/s  kept {len(study.pairs)}  "
-            f"peak mem {peak / 2**20:8.1f} MiB = {peak / ar_bytes:5.2f} x AR matrix ({ar_bytes / 2**20:.1f} MiB)"
+            f"numba first call (small study, all but placebo): {cold:.2f} s cold compile, "
+            f"{cached:.2f} s from the on-disk cache"
         )
+    event_study(changes, events.head(1000), tests=ALL_BUT_PLACEBO, **kw)  # warm-up (and compile)
+
+    paths = ["numba", "numpy"] if eng.numba_enabled() else ["numpy"]
+    all_results = {}
+    old_env = os.environ.get("NEWSBT_NO_NUMBA")
+    for path in paths:
+        os.environ["NEWSBT_NO_NUMBA"] = "1" if path == "numpy" else "0"
+        results = {}
+        for label, tests in (("parametric", PARAMETRIC), ("all_but_placebo", ALL_BUT_PLACEBO)):
+            with _PathSpy() as spy:
+                dt = min(
+                    timed(lambda tests=tests: run_study(changes, events, tests, kw))[1] for _ in range(3)
+                )
+            ran = "/".join(sorted(set(spy.seen)))
+            # memory in a second, traced run (tracing slows numpy down, so it is not timed)
+            tracemalloc.start()
+            study = run_study(changes, events, tests, kw)
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            results[label] = (study, dt)
+            print(
+                f"engine [{label:15s}] path {ran:5s}: {dt:7.3f} s  {n / dt:12,.0f} pairs/s  kept "
+                f"{len(study.pairs)}  peak mem {peak / 2**20:8.1f} MiB = {peak / ar_bytes:5.2f} x AR "
+                f"matrix ({ar_bytes / 2**20:.1f} MiB)"
+            )
+        all_results[path] = results
+    if old_env is None:
+        os.environ.pop("NEWSBT_NO_NUMBA", None)
+    else:
+        os.environ["NEWSBT_NO_NUMBA"] = old_env
+    if len(paths) == 2:
+        for label in ("parametric", "all_but_placebo"):
+            a_, b_ = all_results["numba"][label][0], all_results["numpy"][label][0]
+            diff = max(
+                float(np.nanmax(np.abs(a_.ar.to_numpy() - b_.ar.to_numpy()))),
+                float(np.nanmax(np.abs(a_.tests["statistic"].to_numpy() - b_.tests["statistic"].to_numpy()))),
+                float(
+                    np.nanmax(
+                        np.abs(
+                            a_.daily_tests["statistic"].to_numpy() - b_.daily_tests["statistic"].to_numpy()
+                        )
+                    )
+                ),
+            )
+            print(
+                f"numba / numpy [{label:15s}]: speed-up {all_results['numpy'][label][1] / all_results['numba'][label][1]:5.2f} x, "
+                f"max abs diff (AR, test statistics) {diff:.2e}"
+            )  # fmt: skip
+    results = all_results[paths[0]]
     study = results["parametric"][0]
     t_engine = results["parametric"][1]
 
