@@ -163,7 +163,9 @@ def naive_pairs(
                 cars.append(float(seg[ok].sum()) if t else np.nan)
                 scars.append(float(sar[sl][ok].sum()) / math.sqrt(t) if t else np.nan)
                 ndays.append(t)
-                if model == "raw":
+                if t == 0:  # no observed day in the window: CAR and its SE are undefined
+                    ses.append(np.nan)
+                elif model == "raw":
                     ses.append(sigma * math.sqrt(t))
                 elif model == "mean":
                     ses.append(sigma * math.sqrt(t + t * t / L))

@@ -14,22 +14,11 @@ from hypothesis import strategies as hst
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import naive_oracle  # noqa: E402
+from engine_cases import check_oracle, panels  # noqa: E402
 
 from backtests import engine as eng  # noqa: E402
 from backtests import stats as bst  # noqa: E402
 from backtests.study import event_study  # noqa: E402
-
-NO_PLACEBO = [
-    "t_cross_section",
-    "brown_warner",
-    "patell",
-    "bmp",
-    "kolari_pynnonen",
-    "corrado_rank",
-    "sign",
-    "generalized_sign",
-    "wilcoxon",
-]
 
 
 def _ns(dates):
@@ -81,86 +70,10 @@ def test_prefix_sum_fit_is_exact_for_large_levels(model):
         assert row["sigma"] == pytest.approx(kp["sigma"], rel=1e-9)
 
 
-@hst.composite
-def panels(draw):
-    t = draw(hst.integers(70, 130))
-    n_series = draw(hst.integers(1, 3))
-    seed = draw(hst.integers(0, 2**31 - 1))
-    rng = np.random.default_rng(seed)
-    idx = pd.bdate_range("2022-01-03", periods=t)
-    mkt = rng.normal(size=t)
-    vals = rng.normal(size=(t, n_series)) + 0.7 * mkt[:, None] + rng.normal(size=n_series) * 5
-    nan_rate = draw(hst.sampled_from([0.0, 0.02, 0.08]))
-    vals[rng.random(vals.shape) < nan_rate] = np.nan
-    ch = pd.DataFrame(vals, index=idx, columns=[f"s{i}" for i in range(n_series)])
-    ch["mkt"] = mkt
-    if draw(hst.booleans()):
-        ch.loc[idx[rng.integers(0, t)], "mkt"] = np.nan
-    n_ev = draw(hst.integers(2, 7))
-    # dates anywhere, including before/after the data, weekends and the edges
-    offs = rng.integers(-10, t + 10, n_ev)
-    dates = [idx[0] + pd.Timedelta(days=int(o) * 7 // 5) for o in offs]
-    dates[0] = idx[-1]
-    series = rng.choice([*ch.columns[:n_series], "nope"], n_ev, p=[0.9 / n_series] * n_series + [0.1])
-    ev = pd.DataFrame({"event_id": [f"e{i}" for i in range(n_ev)], "series": series, "date": dates})
-    model = draw(hst.sampled_from(["raw", "mean", "market", "factor"]))
-    calendar = draw(hst.sampled_from(["index", "observed"]))
-    allow_gaps = draw(hst.booleans())
-    return ch, ev, model, calendar, allow_gaps
-
-
 @given(panels())
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_engine_matches_naive_oracle(case):
-    ch, ev, model, calendar, allow_gaps = case
-    bm = {"market": "mkt", "factor": ["mkt"]}.get(model)
-    if model == "factor":
-        ch = ch.assign(f2=np.sin(np.arange(len(ch))))
-        bm = ["mkt", "f2"]
-    kw = {
-        "window": (-2, 3),
-        "estimation": (-40, -4),
-        "model": model,
-        "benchmark": bm,
-        "calendar": calendar,
-        "car_windows": [(0, 1)],
-        "allow_gaps": allow_gaps,
-    }
-    study = event_study(ch, ev, tests=NO_PLACEBO, **kw)
-    kept, excluded = naive_oracle.naive_pairs(ch, ev, **kw)
-    got_ex = {(r.event_id, r.series): r.reason for r in study.excluded.itertuples()}
-    assert got_ex == excluded
-    assert len(study.pairs) + len(study.excluded) == len(ev)
-    assert len(study.pairs) == len(kept)
-    pairs = study.pairs.set_index(["event_id", "series"])
-    car = study.car.set_index(["event_id", "series", "start", "end"])
-    for kp in kept:
-        key = (kp["event_id"], kp["series"])
-        np.testing.assert_allclose(study.ar.loc[key].to_numpy(), kp["ar"], rtol=1e-9, atol=1e-9)
-        row = pairs.loc[key]
-        assert row["sigma"] == pytest.approx(kp["sigma"], rel=1e-9)
-        assert row["n_est"] == kp["n_est"]
-        assert row["day0"] == kp["day0"]
-        for wi, w in enumerate([(-2, 3), (0, 1)]):
-            r = car.loc[(*key, *w)]
-            assert r["car"] == pytest.approx(kp["car"][wi], rel=1e-9, abs=1e-9)
-            assert r["scar"] == pytest.approx(kp["scar"][wi], rel=1e-9, abs=1e-9)
-            assert r["se"] == pytest.approx(kp["se"][wi], rel=1e-9)
-    if len(kept) >= 3:
-        daily, wins = naive_oracle.naive_tests(
-            kept, window=(-2, 3), estimation=(-40, -4), car_windows=[(0, 1)]
-        )
-        for name, vals in daily.items():
-            got = study.daily_tests[study.daily_tests["test"] == name]
-            np.testing.assert_allclose(
-                got["statistic"].to_numpy(), [v[0] for v in vals], rtol=1e-9, atol=1e-9, err_msg=name
-            )
-            np.testing.assert_allclose(got["pvalue"].to_numpy(), [v[1] for v in vals], rtol=1e-9, atol=1e-12)
-        for name, vals in wins.items():
-            got = study.tests[study.tests["test"] == name]
-            np.testing.assert_allclose(
-                got["statistic"].to_numpy(), [v[0] for v in vals], rtol=1e-9, atol=1e-9, err_msg=name
-            )
+    check_oracle(*case)
 
 
 def test_kp_fast_path_equals_pairwise_path_on_index_calendar():
