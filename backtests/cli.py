@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from signals._version import __version__
-from signals.errors import ConfigError, InputNotFoundError, NewsbtError
+from signals.errors import ConfigError, InputFormatError, InputNotFoundError, NewsbtError
 
 log = logging.getLogger("newsbt")
 
@@ -184,7 +184,20 @@ def _events_from_args(args: argparse.Namespace):
     import signals
 
     p = _require_file(args.events, "--events")
-    return signals.events_from_table(pd.read_csv(p))
+    suffix = "".join(p.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith((".parquet", ".pq")):
+            table = pd.read_parquet(p)
+        elif suffix.endswith((".jsonl", ".json")):
+            table = pd.read_json(p, lines=suffix.endswith(".jsonl"))
+        else:
+            table = pd.read_csv(p)
+    except (ValueError, pd.errors.ParserError, OSError) as e:
+        raise InputFormatError(
+            f"--events {p}: not a readable events table ({str(e).splitlines()[0]}); give a CSV/Parquet/JSONL "
+            "table with date or timestamp and theme columns (make one from articles with `newsbt events`)"
+        ) from None
+    return signals.events_from_table(table)
 
 
 def _cmd_events(args: argparse.Namespace) -> int:

@@ -267,3 +267,11 @@ def test_events_study_backtest_commands(tmp_path):
     assert "Sharpe" in r.stdout or "sharpe" in r.stdout
     r = newsbt("study", "--events", str(ev), "--series", "ust_10y", "--window=5,-2")
     assert r.returncode == 2 and "window" in r.stderr
+
+
+def test_articles_file_given_as_events_is_a_clear_error(tmp_path):
+    bad = tmp_path / "events.csv"
+    bad.write_text("a,b\n1,2\n1,2,3,4\n")
+    r = newsbt("study", "--events", str(bad), "--series", "ust_10y", "--source", "sample")
+    assert r.returncode == 2, r.stderr
+    assert "not a readable events table" in r.stderr and "newsbt events" in r.stderr
