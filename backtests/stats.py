@@ -19,6 +19,8 @@ from scipy import sparse
 from scipy import stats as sps
 
 __all__ = [
+    "ALL_BUT_PLACEBO",
+    "PARAMETRIC",
     "TEST_NAMES",
     "bmp",
     "bmp_from_sums",
@@ -48,6 +50,10 @@ TEST_NAMES = (
     "wilcoxon",
     "placebo",
 )
+#: the parametric families (cheapest; the engine's headline speed configuration)
+PARAMETRIC = ("t_cross_section", "brown_warner", "patell", "bmp")
+#: every family but the (resampling) placebo test
+ALL_BUT_PLACEBO = tuple(t for t in TEST_NAMES if t != "placebo")
 
 
 def _res(stat, p, n, n_pos=None) -> dict:

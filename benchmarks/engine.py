@@ -43,22 +43,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backtest
 import naive_oracle  # noqa: E402
 
 from backtests import engine as eng  # noqa: E402
+from backtests.stats import ALL_BUT_PLACEBO, PARAMETRIC  # noqa: E402
 from backtests.study import event_study  # noqa: E402
 
 WINDOW = (-10, 10)
 ESTIMATION = (-260, -11)
-PARAMETRIC = ("t_cross_section", "brown_warner", "patell", "bmp")
-ALL_BUT_PLACEBO = (
-    "t_cross_section",
-    "brown_warner",
-    "patell",
-    "bmp",
-    "kolari_pynnonen",
-    "corrado_rank",
-    "sign",
-    "generalized_sign",
-    "wilcoxon",
-)
 
 
 def make_panel(n_series: int, n_days: int, n_pairs: int, seed: int = 0):

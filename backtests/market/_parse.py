@@ -6,6 +6,16 @@ import numpy as np
 import pandas as pd
 
 
+def require_unique_dates(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    """``frame`` sorted by date; a date that appears twice is an error naming ``label``."""
+    from signals.errors import InputFormatError
+
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][0]
+        raise InputFormatError(f"{label}: date {dup:%Y-%m-%d} appears more than once")
+    return frame.sort_index()
+
+
 def to_float(text: pd.Series, missing: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(values, bad) for a Series of strings: ``missing`` tokens become NaN, ``bad`` marks cells
     that are neither a number nor a missing token. Conversion uses Python's ``float`` so values are

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from backtests.market._parse import to_float
+from backtests.market._parse import require_unique_dates, to_float
 from signals.errors import DataUnavailableError, InputFormatError, InputNotFoundError
 
 log = logging.getLogger(__name__)
@@ -94,10 +94,7 @@ def read_table(
             i = int(bad.argmax())
             raise InputFormatError(f"{p}: row {i + 2}, column {c!r}: not a number {col.iloc[i]!r}")
         out[c] = v
-    if out.index.has_duplicates:
-        dup = out.index[out.index.duplicated()][0]
-        raise InputFormatError(f"{p}: date {dup:%Y-%m-%d} appears more than once")
-    return out.sort_index()
+    return require_unique_dates(out, str(p))
 
 
 def fetch(

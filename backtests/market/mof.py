@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from backtests.market._net import Opener, fetch_bytes
-from backtests.market._parse import to_float
+from backtests.market._parse import require_unique_dates, to_float
 from signals.errors import DataUnavailableError, InputFormatError, InputNotFoundError
 
 log = logging.getLogger(__name__)
@@ -154,10 +154,7 @@ def read_mof_csv(src: str | Path | bytes) -> pd.DataFrame:
                 f"{label}: row {hdr + i + 2}, column {c!r}: not a number {raw[c].iloc[i]!r}"
             )
         out[f"jgb_{int(m.group(1))}y"] = v
-    if out.index.has_duplicates:
-        d = out.index[out.index.duplicated()][0]
-        raise InputFormatError(f"{label}: date {d:%Y-%m-%d} appears twice")
-    return out.sort_index()
+    return require_unique_dates(out, label)
 
 
 def fetch(

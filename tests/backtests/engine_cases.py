@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import naive_oracle  # noqa: E402
 
-from backtests.stats import TEST_NAMES  # noqa: E402
+from backtests.stats import ALL_BUT_PLACEBO  # noqa: E402
 from backtests.study import event_study  # noqa: E402
 
-NO_PLACEBO = [t for t in TEST_NAMES if t != "placebo"]
+NO_PLACEBO = list(ALL_BUT_PLACEBO)
 
 
 @hst.composite

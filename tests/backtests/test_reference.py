@@ -17,19 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import naive_oracle  # noqa: E402
 
+from backtests.stats import ALL_BUT_PLACEBO  # noqa: E402
 from backtests.study import event_study  # noqa: E402
 
-NO_PLACEBO = [
-    "t_cross_section",
-    "brown_warner",
-    "patell",
-    "bmp",
-    "kolari_pynnonen",
-    "corrado_rank",
-    "sign",
-    "generalized_sign",
-    "wilcoxon",
-]
+NO_PLACEBO = list(ALL_BUT_PLACEBO)
 
 
 def _read_wide(path: Path) -> pd.DataFrame:

@@ -11,20 +11,7 @@ from hypothesis import strategies as st
 import signals
 from signals.errors import ConfigError, InputFormatError
 
-SERIES = [
-    "ust_3m",
-    "ust_2y",
-    "ust_5y",
-    "ust_10y",
-    "ust_30y",
-    "jgb_2y",
-    "jgb_5y",
-    "jgb_10y",
-    "jgb_20y",
-    "jgb_30y",
-    "usdjpy",
-    "spx",
-]
+SERIES = list(signals.themes.SERIES)  # the literal list is asserted in test_themes.py
 
 
 def frame(rows):
