@@ -248,19 +248,25 @@ def _unit_of(study) -> str:
     return getattr(study, "unit", "bp") or "bp"
 
 
-def _bt_text(bt) -> str:
+def portfolio_stats(bt) -> dict[str, Any]:
+    """The whole-portfolio column of ``bt.stats`` (a mapping of statistic -> value)."""
     st = bt.stats
-    get = (
-        (lambda k: st.get(k))
-        if isinstance(st, Mapping)
-        else (lambda k: st.loc[k].iloc[0] if k in st.index else None)
-    )
+    if isinstance(st, Mapping):
+        return dict(st)
+    if isinstance(st, pd.DataFrame):
+        return (st["total"] if "total" in st else st.iloc[:, 0]).to_dict()
+    return {}
+
+
+def _bt_text(bt) -> str:
+    get = portfolio_stats(bt).get
     parts = []
-    for k, lab in (("total_bp", "total net P&L (bp)"), ("sharpe", "Sharpe (252-day)"), ("n_trades", "trades")):
-        try:
-            v = get(k)
-        except Exception:  # noqa: BLE001 - display only
-            v = None
+    for k, lab in (
+        ("total_bp", "total net P&L (bp)"),
+        ("sharpe", "Sharpe (252-day)"),
+        ("n_trades", "trades"),
+    ):
+        v = get(k)
         if v is not None:
             parts.append(f"{lab} {v:.3g}" if isinstance(v, float) else f"{lab} {v}")
     return "Backtest: " + (", ".join(parts) if parts else "see the table") + "."
@@ -379,14 +385,7 @@ def write_report(
         if study is not None:
             summ["study"] = _clean(_study_summary(study))
         if bt is not None:
-            st = bt.stats
-            summ["backtest"] = _clean(
-                dict(st)
-                if isinstance(st, Mapping)
-                else st.iloc[:, 0].to_dict()
-                if isinstance(st, pd.DataFrame)
-                else {}
-            )
+            summ["backtest"] = _clean(portfolio_stats(bt))
         ctx = {
             "title": title,
             "sections": rendered,

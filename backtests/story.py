@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from backtests import plots
-from backtests.report import Section
+from backtests.report import Section, portfolio_stats
 
 # dated context markers for the April-May 2025 timeline (facts: ../shared/data/news/events_reference.csv)
 APRIL_2025 = pd.DataFrame(
@@ -262,12 +262,7 @@ def summary_section(res) -> Section:
             paras.append("Official interventions since 1995: " + "; ".join(parts) + ".")
     bt = res.backtest
     if bt is not None:
-        st_ = bt.stats
-        get = (
-            (lambda k: st_.get(k))
-            if isinstance(st_, dict)
-            else (lambda k: st_.loc[k].iloc[0] if k in st_.index else None)
-        )
+        get = portfolio_stats(bt).get
         tot, sh, pp = get("total_bp"), get("sharpe"), get("placebo_total_pvalue")
         if tot is not None:
             paras.append(
