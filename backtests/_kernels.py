@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["column_means", "pairs_kernel"]
+__all__ = ["pairs_kernel"]
 
 # reason codes (0 = kept); the engine maps them back to its strings
 R_OK = 0
@@ -33,64 +33,10 @@ _VAR_RTOL = 1e-10
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def column_means(x: np.ndarray, m: np.ndarray, has_m: bool, per_series_m: bool, series_major: bool):
-    """Mean of each column of ``x`` (and of ``m`` on the same cells) over the usable cells.
-
-    A cell is usable when ``x`` and (if ``has_m``) ``m`` are both present. Returns
-    ``(cx (S,), cm (S,), cm_global)``: ``cm`` is the per-series mean of ``m`` over the usable
-    cells when ``per_series_m``, and ``cm_global`` the mean of ``m`` over the rows where it is
-    present. ``series_major`` picks the loop order (True for a Fortran-ordered ``x``); the
-    result does not depend on it beyond rounding. Units: those of ``x`` and ``m``.
-    """
-    t, ns = x.shape
-    sx = np.zeros(ns)
-    sm = np.zeros(ns)
-    cnt = np.zeros(ns)
-    gm = 0.0
-    gn = 0.0
-    for r in range(t):
-        mv = m[r] if has_m else 0.0
-        if not math.isnan(mv):
-            gm += mv
-            gn += 1.0
-    if series_major:  # x stored column by column (Fortran order): walk each series
-        for j in range(ns):
-            for r in range(t):
-                mv = m[r] if has_m else 0.0
-                v = x[r, j]
-                if not math.isnan(v) and not math.isnan(mv):
-                    sx[j] += v
-                    sm[j] += mv
-                    cnt[j] += 1.0
-    else:
-        for r in range(t):
-            mv = m[r] if has_m else 0.0
-            if math.isnan(mv):
-                continue
-            for j in range(ns):
-                v = x[r, j]
-                if not math.isnan(v):
-                    sx[j] += v
-                    sm[j] += mv
-                    cnt[j] += 1.0
-    cx = np.zeros(ns)
-    cm = np.zeros(ns)
-    for j in range(ns):
-        c = max(cnt[j], 1.0)
-        cx[j] = sx[j] / c
-        cm[j] = sm[j] / c
-    g = gm / max(gn, 1.0)
-    if not per_series_m:
-        for j in range(ns):
-            cm[j] = g
-    return cx, cm, g
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, start, xb, mb, rb):
     """Cells ``start .. start + len(xb) - 1`` of series ``sj`` into the buffers: ``xb`` the value
     (NaN outside the data or where x or the benchmark is missing), ``mb`` the benchmark (0 where
-    absent), ``rb`` the calendar row (-1 outside the data under the observed calendar)."""
+    ``xb`` is NaN), ``rb`` the calendar row (-1 outside the data under the observed calendar)."""
     t_rows = x.shape[0]
     for j in range(xb.shape[0]):
         r = start + j
@@ -106,18 +52,44 @@ def _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, start, xb, mb, 
         else:
             xv = x[row, sj]
             mv = m[row] if has_m else 0.0
-            if math.isnan(mv):
-                xv = np.nan
-            xb[j] = xv
-            mb[j] = mv
+            if math.isnan(mv) or math.isnan(xv):
+                xb[j] = np.nan
+                mb[j] = 0.0
+            else:
+                xb[j] = xv
+                mb[j] = mv
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _series_means(x, m, has_m, sj, per_series_m, gmean):
+    """Mean of column ``sj`` of ``x`` (and of ``m`` on the same cells) over the cells where both
+    are present; ``m``: ``gmean`` unless ``per_series_m``), and the number of infinite values in the column."""
+    t = x.shape[0]
+    sx = 0.0
+    sm = 0.0
+    cnt = 0.0
+    for r in range(t):
+        v = x[r, sj]
+        mv = m[r] if has_m else 0.0
+        ok = (v == v) & (mv == mv)
+        sx += v if ok else 0.0
+        sm += mv if ok else 0.0
+        cnt += 1.0 if ok else 0.0
+    n_inf = 0
+    if not math.isfinite(sx):  # an infinite value somewhere in the column: count them
+        for r in range(t):
+            if math.isinf(x[r, sj]):
+                n_inf += 1
+    c = max(cnt, 1.0)
+    return sx / c, (sm / c if per_series_m else gmean), n_inf
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def pairs_kernel(
     x, m, has_m, observed, obs_rows, obs_start, n_obs,
     s, pos, groups, idx,
     a, b, c, d, model, min_est, allow_gaps,
-    cx_s, cm_s, win_lo, win_hi, pad_b, n_rows,
+    gmean, n_inf_o, win_lo, win_hi, pad_b, n_rows,
     do_sar, do_sar_pairs, do_bw, do_gs, do_rank, do_kp, do_kp_pairs, do_rows,
     n_est_o, sigma_o, dof_o, params_o, ssr_o, rcode_o, nmiss_o,
     ar_o, sar_o, car_o, car_se_o, scar_o, car_days_o, rows_o,
@@ -126,14 +98,19 @@ def pairs_kernel(
 ):  # fmt: skip
     """Fit, abnormal returns and test accumulators of the pairs ``idx`` (see module doc).
 
-    ``model``: 0 raw, 1 mean, 2 market (one benchmark ``m``). Per-pair outputs (``*_o``) are
+    ``model``: 0 raw, 1 mean, 2 market (one benchmark ``m``). The pairs should come sorted by
+    series: each series' column means (the scale of the variance checks) are computed once per
+    run of equal series, and its count of infinite values written to ``n_inf_o`` (the caller
+    treats them as missing and runs again when any is found). Per-pair outputs (``*_o``) are
     written at the pair's index; the accumulators (``sar_acc`` (5, G, W): n, sum, sum of
     squares, positives, sum of df/(df - 2); ``bw_*`` (G, L); ``gs_acc`` (2, G); ``kp_dense``
     (G * n_rows, L); ``kp_self`` (G)) are added to. With ``do_rank`` the estimation residuals of
     the kept pairs are written to ``e_o[ii]`` (row = position in ``idx``) for the caller to rank.
+    Loops are written without branches on missing values (selects), so that they vectorise.
     """
     w_len = b - a + 1
     l_nom = d - c + 1
+    t_rows = x.shape[0]
     n_win = win_lo.shape[0]
     n_par = 0 if model == 0 else (1 if model == 1 else 2)
     ebuf = np.empty(l_nom)
@@ -146,36 +123,80 @@ def pairs_kernel(
     xw = np.empty(w_len)
     mwr = np.empty(w_len)
     rw = np.empty(w_len, dtype=np.int64)
+    prev_s = -1
+    cx_j = 0.0
+    cm_j = 0.0
     for ii in range(idx.shape[0]):
         i = idx[ii]
         sj = s[i]
         p = pos[i]
         g = groups[i]
-        # --- estimation window: one read, then two passes over the buffer ---------------------
-        _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p + c, xbuf, mbuf, rbuf)
-        n = 0
-        sx = 0.0
-        sm = 0.0
-        for j in range(l_nom):
-            xv = xbuf[j]
-            if not math.isnan(xv):
-                n += 1
-                sx += xv
-                sm += mbuf[j]
-        L = max(float(n), 1.0)
-        xbar = sx / L
-        mbar = sm / L
-        sxx = 0.0
-        smm = 0.0
-        sxm = 0.0
-        for j in range(l_nom):
-            xv = xbuf[j]
-            if not math.isnan(xv):
-                dx = xv - xbar
-                dm = mbuf[j] - mbar
-                sxx += dx * dx
-                smm += dm * dm
-                sxm += dx * dm
+        if sj != prev_s:
+            cx_j, cm_j, n_inf = _series_means(x, m, has_m, sj, observed, gmean)
+            n_inf_o[sj] = n_inf
+            prev_s = sj
+        # --- estimation window: one read with sums shifted by the series means ---------------
+        # (n, sums of dx, dm, dx^2, dm^2, dx dm with dx = x - cx_j, dm = m - cm_j: the shift
+        # keeps the digits a series' level would cost, like two passes would)
+        if observed:
+            _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p + c, xbuf, mbuf, rbuf)
+            lo = 0
+            hi = 0
+        else:
+            r0 = p + c
+            lo = min(max(0, -r0), l_nom)
+            hi = max(min(l_nom, t_rows - r0), lo)
+            for j in range(lo):
+                xbuf[j] = np.nan
+                mbuf[j] = 0.0
+            for j in range(hi, l_nom):
+                xbuf[j] = np.nan
+                mbuf[j] = 0.0
+            if do_kp_pairs:
+                for j in range(l_nom):
+                    rbuf[j] = r0 + j
+        nf = 0.0
+        s_x = 0.0
+        s_m = 0.0
+        s_xx = 0.0
+        s_mm = 0.0
+        s_xm = 0.0
+        if observed:
+            for j in range(l_nom):
+                xv = xbuf[j]
+                ok = xv == xv
+                dx = (xv - cx_j) if ok else 0.0
+                dm = (mbuf[j] - cm_j) if ok else 0.0
+                nf += 1.0 if ok else 0.0
+                s_x += dx
+                s_m += dm
+                s_xx += dx * dx
+                s_mm += dm * dm
+                s_xm += dx * dm
+        else:  # read straight from the column (slice views: no wrap-around checks, vectorises)
+            xcol = x[r0 + lo : r0 + hi, sj]
+            mcol = m[r0 + lo : r0 + hi] if has_m else m[:0]
+            for k in range(xcol.shape[0]):
+                j = lo + k
+                xv = xcol[k]
+                mv = mcol[k] if has_m else 0.0
+                ok = (xv == xv) & (mv == mv)
+                xbuf[j] = xv if ok else np.nan
+                mbuf[j] = mv if ok else 0.0
+                dx = (xv - cx_j) if ok else 0.0
+                dm = (mv - cm_j) if ok else 0.0
+                nf += 1.0 if ok else 0.0
+                s_x += dx
+                s_m += dm
+                s_xx += dx * dx
+                s_mm += dm * dm
+                s_xm += dx * dm
+        n = int(nf)
+        L = max(nf, 1.0)
+        xbar = cx_j + s_x / L
+        mbar = cm_j + s_m / L
+        smm = max(s_mm - s_m * s_m / L, 0.0)
+        sxm = s_xm - s_x * s_m / L
         singular = False
         smm_inv = 0.0
         if model == 0:
@@ -185,69 +206,76 @@ def pairs_kernel(
             icpt = xbar
             beta = 0.0
         else:
-            dmg = mbar - cm_s[sj]
-            scale = (smm + n * dmg * dmg) / L
-            singular = not (smm > _VAR_RTOL * max(scale, 1e-300) * L)
+            # s_mm / L: mean square of m about its series mean (the scale of the check)
+            singular = not (smm > _VAR_RTOL * max(s_mm / L, 1e-300) * L)
             den = 1.0 if singular else smm
             beta = sxm / den
             smm_inv = 1.0 / den
             icpt = xbar - beta * mbar
-        ssr = 0.0
-        for j in range(l_nom):
-            xv = xbuf[j]
+        short = n < min_est
+        # --- event window: ARs (the SARs wait for sigma) --------------------------------------
+        _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p + a, xw, mwr, rw)
+        miss = 0
+        for t in range(w_len):
+            xv = xw[t]
+            if do_rows:
+                rows_o[i, t] = rw[t]
             if math.isnan(xv):
-                ebuf[j] = np.nan
+                arw[t] = np.nan
+                mw[t] = 0.0
+                miss += 1
             else:
-                e = xv - icpt - beta * mbuf[j]
+                arw[t] = xv - icpt - beta * mwr[t]
+                mw[t] = (mwr[t] - mbar) if model == 2 else 0.0
+        gap = (miss == w_len) if allow_gaps else (miss > 0)
+        # kept unless the variance check below fails: add to Brown-Warner in the same pass
+        spec = do_bw and not (short or singular or gap)
+        # --- estimation residuals: SSR (from the residuals, no digits lost) -------------------
+        ssr = 0.0
+        if spec:
+            bws = bw_sum[g]
+            bwc = bw_cnt[g]
+            for j in range(l_nom):
+                e = xbuf[j] - icpt - beta * mbuf[j]  # NaN where x is missing
                 ebuf[j] = e
-                ssr += e * e
-        cxj = 0.0 if model == 0 else cx_s[sj]
-        dxc = xbar - cxj
-        q = (sxx + n * dxc * dxc) / L
+                ok = e == e
+                ssr += (e * e) if ok else 0.0
+                bws[j] += e if ok else 0.0
+                bwc[j] += 1.0 if ok else 0.0
+        else:
+            for j in range(l_nom):
+                e = xbuf[j] - icpt - beta * mbuf[j]
+                ebuf[j] = e
+                ssr += (e * e) if e == e else 0.0
+        # mean square of x about its series mean (raw model: about 0), the scale of the check
+        q = s_xx / L if model != 0 else (s_xx + 2.0 * cx_j * s_x + nf * cx_j * cx_j) / L
         dof = float(n - n_par)
         var = ssr / max(dof, 1.0)
         sigma = math.sqrt(max(var, 0.0))
         code = R_OK
-        short = n < min_est
         if short:
             code = R_SHORT
         elif singular:
             code = R_SINGULAR
         elif not (var > _VAR_RTOL * max(q, 1e-300)):
             code = R_BADVAR
-        # --- event window ---------------------------------------------------------------------
-        if model == 0:
-            cfac = 1.0
-        else:
-            cfac = 1.0 + 1.0 / L
-        _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p + a, xw, mwr, rw)
-        miss = 0
+        elif gap:
+            code = R_GAP
+        if spec and code != R_OK:  # rare: take the residuals back out
+            for j in range(l_nom):
+                e = ebuf[j]
+                ok = e == e
+                bw_sum[g, j] -= e if ok else 0.0
+                bw_cnt[g, j] -= 1.0 if ok else 0.0
+        # --- event window: SARs and CARs ------------------------------------------------------
+        cfac = 1.0 if model == 0 else 1.0 + 1.0 / L
         for t in range(w_len):
-            xv = xw[t]
-            mv = mwr[t]
-            if do_rows:
-                rows_o[i, t] = rw[t]
-            if math.isnan(xv):
-                arw[t] = np.nan
-                sarw[t] = np.nan
-                mw[t] = 0.0
-                miss += 1
-                continue
-            arv = xv - icpt - beta * mv
-            arw[t] = arv
+            arv = arw[t]
             if model == 2:
-                dm = mv - mbar
-                mw[t] = dm
+                dm = mw[t]
                 sarw[t] = arv / (sigma * math.sqrt(dm * dm * smm_inv + cfac))
             else:
-                mw[t] = 0.0
                 sarw[t] = arv / (sigma * math.sqrt(cfac))
-        if code == R_OK:
-            if allow_gaps:
-                if miss == w_len:
-                    code = R_GAP
-            elif miss > 0:
-                code = R_GAP
         n_est_o[i] = n
         ssr_o[i] = ssr
         sigma_o[i] = np.nan if short else sigma
@@ -303,36 +331,29 @@ def pairs_kernel(
                     sar_acc[4, g, t] += vd
                     if sv > 0:
                         sar_acc[3, g, t] += 1.0
-        if do_bw or do_gs:
+        if do_gs:
             npos = 0.0
-            nval = 0.0
             for j in range(l_nom):
-                e = ebuf[j]
-                if not math.isnan(e):
-                    nval += 1.0
-                    if e > 0:
-                        npos += 1.0
-                    if do_bw:
-                        bw_sum[g, j] += e
-                        bw_cnt[g, j] += 1.0
-            if do_gs:
-                gs_acc[0, g] += npos
-                gs_acc[1, g] += nval
+                npos += 1.0 if ebuf[j] > 0 else 0.0
+            gs_acc[0, g] += npos
+            gs_acc[1, g] += nf
         if do_rank:  # ranked by the caller (one vectorised sort per chunk of pairs)
             for j in range(l_nom):
                 e_o[ii, j] = ebuf[j]
         if do_kp or do_kp_pairs:
-            rms = math.sqrt(ssr / L)
-            key = g * n_rows + p + pad_b
+            rinv = 1.0 / math.sqrt(ssr / L)
             uu = 0.0
             for j in range(l_nom):
                 e = ebuf[j]
-                u = 0.0 if math.isnan(e) else e / rms
+                u = (e * rinv) if e == e else 0.0
+                ebuf[j] = u
                 uu += u * u
-                if do_kp:
-                    kp_dense[key, j] += u
-                if do_kp_pairs:
-                    kp_u[i, j] = u
-                    kp_rows[i, j] = rbuf[j]
             if do_kp:
+                key = g * n_rows + p + pad_b
+                for j in range(l_nom):
+                    kp_dense[key, j] += ebuf[j]
                 kp_self[g] += uu
+            if do_kp_pairs:
+                for j in range(l_nom):
+                    kp_u[i, j] = ebuf[j]
+                    kp_rows[i, j] = rbuf[j]

@@ -53,6 +53,7 @@ __all__ = [
     "EngineResult",
     "EstimationFit",
     "average_ranks",
+    "inf_to_nan",
     "locate_day0",
     "numba_enabled",
     "run_engine",
@@ -345,16 +346,24 @@ def run_engine(
         return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, path)
 
     if use_kernel:
-        _run_kernel(values, bench, s, pos, groups, n_groups, calendar=calendar, window=window,
+        n_inf = _run_kernel(values, bench, s, pos, groups, n_groups, calendar=calendar, window=window,
                     estimation=estimation, model=model, car_windows=car_windows,
                     min_estimation=min_estimation, allow_gaps=allow_gaps, need=need, pad_b=pad_b,
                     n_rows=n_rows, fit=fit, reason=reason, n_missing=n_missing, ar=ar, sar=sar,
                     car=car, car_se=car_se, scar=scar, car_days=car_days, rows_out=rows_out,
                     acc=acc)  # fmt: skip
+        if n_inf:  # rare: infinite values in the used series are missing data; run again
+            return run_engine(inf_to_nan(values), bench, s, pos, groups, n_groups, calendar=calendar,
+                              window=window, estimation=estimation, model=model,
+                              car_windows=car_windows, min_estimation=min_estimation,
+                              allow_gaps=allow_gaps, need=need, excl_windows=excl_windows,
+                              placebo_draws=placebo_draws, seed=seed)  # fmt: skip
         return EngineResult(
             fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, "numba"
         )
 
+    if np.isinf(values).any():
+        values = inf_to_nan(values)
     # --- blocks of series columns -------------------------------------------------------------
     used = np.unique(s)
     per_block = max(1, _BLOCK_CELLS // max(n_rows, 1))
@@ -406,10 +415,20 @@ def run_engine(
     return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc)
 
 
+def inf_to_nan(values: np.ndarray) -> np.ndarray:
+    """A copy of ``values`` with infinite values as NaN (missing), logged."""
+    bad = np.isinf(values)
+    log.info("changes: %d infinite values treated as missing", int(bad.sum()))
+    return np.where(bad, np.nan, values)
+
+
 def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, estimation, model,
                 car_windows, min_estimation, allow_gaps, need, pad_b, n_rows, fit, reason, n_missing,
-                ar, sar, car, car_se, scar, car_days, rows_out, acc) -> None:  # fmt: skip
+                ar, sar, car, car_se, scar, car_days, rows_out, acc) -> int:  # fmt: skip
     """Compiled path of :func:`run_engine` (``raw``, ``mean``, one-benchmark ``market``).
+
+    Returns the number of infinite values found in the series of the pairs (0: the results are
+    final; otherwise the caller treats them as missing and runs again).
 
     Pairs are sorted by series and split into contiguous slices, one per thread (the kernels
     release the GIL); every thread adds to its own accumulators, summed at the end.
@@ -426,7 +445,8 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     has_m = model == "market"
     m = np.ascontiguousarray(bench[:, 0], dtype=np.float64) if has_m else np.zeros(1)
     observed = calendar == "observed"
-    cx_s, cm_s, _ = _kernels.column_means(x, m, has_m, observed, bool(x.flags.f_contiguous))
+    gmean = float(np.nanmean(m)) if has_m and not np.isnan(m).all() else 0.0
+    n_inf = np.zeros(x.shape[1], dtype=np.int64)  # per series, written by the kernel
     if observed:
         ss, rr = np.nonzero(~np.isnan(x.T))  # sorted by series, then row
         n_obs = np.bincount(ss, minlength=x.shape[1]).astype(np.int64)
@@ -478,7 +498,7 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
             _kernels.pairs_kernel(
                 x, m, has_m, observed, obs_rows, obs_start, n_obs, s64, p64, g64, ix,
                 a, b, c, d, model_code, int(min_estimation), bool(allow_gaps),
-                cx_s, cm_s, win_lo, win_hi, pad_b, n_rows,
+                gmean, n_inf, win_lo, win_hi, pad_b, n_rows,
                 flags["sar"], flags["sar_pairs"], flags["bw"], flags["gsign"], flags["rank"],
                 flags["kp"], flags["kp_pairs"], do_rows,
                 fit.n_est, fit.sigma, fit.dof, fit.params, fit.ssr, rcode, n_missing,
@@ -533,6 +553,7 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     # kp_dense / kp_self are acc["kp_dense"] / acc["kp_self"] themselves (the first thread's)
     del kp_dense, kp_self
     reason[:] = _REASON_OF_CODE[rcode]
+    return int(n_inf.sum())
 
 
 def kp_group(acc: dict, g: int) -> tuple[np.ndarray, np.ndarray]:

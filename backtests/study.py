@@ -358,9 +358,6 @@ def event_study(
             values = changes.to_numpy(dtype=float, na_value=np.nan)
     except (ValueError, TypeError):
         raise InputFormatError("changes: every column must be numeric (NaN for missing)") from None
-    if np.isinf(values).any():
-        log.info("changes: %d infinite values treated as missing", int(np.isinf(values).sum()))
-        values = np.where(np.isinf(values), np.nan, values)
 
     bench, bench_names, bench_cols = _benchmark(model, benchmark, changes, idx, columns)
     k = 0 if bench is None else bench.shape[1]
@@ -396,6 +393,8 @@ def event_study(
     nat = (reason == "") & pairs["date"].isna().to_numpy()
     reason[nat] = "missing_date"
     detail[nat] = "event has no date"
+    if calendar == "observed" and np.isinf(values).any():  # own trading days: finite values only
+        values = eng.inf_to_nan(values)
     valid = ~np.isnan(values) if calendar == "observed" else np.broadcast_to(True, values.shape)
     dates_ns = idx.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     pos, n_obs = eng.locate_day0(valid, dates_ns, s_arr, date_ns, calendar)

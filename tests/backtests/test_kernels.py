@@ -150,20 +150,47 @@ def test_env_var_disables_kernels(monkeypatch):
 
 
 @pytest.mark.parametrize("has_m", [True, False])
-def test_column_means_loop_orders_agree_with_numpy(has_m):
+def test_series_means_agree_with_numpy_and_count_infinities(has_m):
     from backtests import _kernels
 
     rng = np.random.default_rng(5)
-    x = rng.normal(size=(60, 7)) + 3.0
+    x = np.asfortranarray(rng.normal(size=(60, 7)) + 3.0)
     x[rng.random(x.shape) < 0.1] = np.nan
+    x[[4, 9], 2] = [np.inf, -np.inf]
     m = rng.normal(size=60)
     m[[3, 17]] = np.nan
     mm = m if has_m else np.zeros(1)
     usable = ~np.isnan(x) & (~np.isnan(m)[:, None] if has_m else True)
-    want_cx = np.where(usable, x, 0.0).sum(axis=0) / usable.sum(axis=0)
-    want_cm = np.where(usable, m[:, None], 0.0).sum(axis=0) / usable.sum(axis=0) if has_m else np.zeros(7)
-    for arr, major in ((np.ascontiguousarray(x), False), (np.asfortranarray(x), True)):
-        cx, cm, g = _kernels.column_means(arr, mm, has_m, True, major)
-        np.testing.assert_allclose(cx, want_cx, rtol=1e-12)
-        np.testing.assert_allclose(cm, want_cm, rtol=1e-12, atol=1e-15)
-        assert g == pytest.approx(np.nanmean(m) if has_m else 0.0, rel=1e-12)
+    for j in (0, 5):
+        cx, cm, n_inf = _kernels._series_means(x, mm, has_m, j, True, -1.0)
+        assert cx == pytest.approx(x[usable[:, j], j].mean(), rel=1e-12)
+        assert cm == pytest.approx(m[usable[:, j]].mean() if has_m else 0.0, rel=1e-12, abs=1e-15)
+        assert n_inf == 0
+        assert _kernels._series_means(x, mm, has_m, j, False, -1.0)[1] == -1.0  # the shared mean
+    assert _kernels._series_means(x, mm, has_m, 2, True, 0.0)[2] == 2
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("calendar", ["index", "observed"])
+def test_infinite_values_are_missing_data(path, calendar, caplog):
+    rng = np.random.default_rng(11)
+    idx = pd.bdate_range("2021-01-04", periods=300)
+    ch = pd.DataFrame(rng.normal(size=(300, 3)), index=idx, columns=["a", "b", "c"])
+    ch.iloc[[50, 120, 281], 1] = np.nan
+    with_inf = ch.copy()
+    with_inf.iloc[[50, 120], 1] = [np.inf, -np.inf]  # one in an estimation window, one far off
+    with_inf.iloc[281, 1] = np.inf  # inside the event window of the second event
+    ev = pd.DataFrame({"date": idx[[200, 280]]})
+    kw = {"window": (-3, 3), "estimation": (-100, -5), "calendar": calendar, "tests": NO_PLACEBO}
+    kw.update(model="market", benchmark="c")
+    with engine_path(path) as seen:
+        want = event_study(ch, ev, **kw)
+        with caplog.at_level("INFO", logger="backtests.engine"):
+            got = event_study(with_inf, ev, **kw)
+    assert set(seen) == {_expected_path(path, "market")}
+    assert "infinite values treated as missing" in caplog.text
+    pd.testing.assert_frame_equal(got.pairs, want.pairs)
+    pd.testing.assert_frame_equal(got.excluded, want.excluded)
+    pd.testing.assert_frame_equal(got.tests, want.tests)
+    # index calendar: a gap in the event window; observed calendar: not one of b's trading days
+    assert (got.excluded["reason"] == "missing_in_window").any() == (calendar == "index")
