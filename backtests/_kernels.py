@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["pairs_kernel"]
+__all__ = ["ar_day_stats", "pairs_kernel"]
 
 # reason codes (0 = kept); the engine maps them back to its strings
 R_OK = 0
@@ -214,19 +214,29 @@ def pairs_kernel(
             icpt = xbar - beta * mbar
         short = n < min_est
         # --- event window: ARs (the SARs wait for sigma) --------------------------------------
-        _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p + a, xw, mwr, rw)
-        miss = 0
+        if observed:
+            _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p + a, xw, mwr, rw)
+        else:  # the event window lies inside the data (checked by the caller)
+            xcol = x[p + a : p + a + w_len, sj]
+            mcol = m[p + a : p + a + w_len] if has_m else m[:0]
+            for t in range(w_len):
+                xv = xcol[t]
+                mv = mcol[t] if has_m else 0.0
+                ok = (xv == xv) & (mv == mv)
+                xw[t] = xv if ok else np.nan
+                mwr[t] = mv if ok else 0.0
+                rw[t] = p + a + t
+        if do_rows:
+            for t in range(w_len):
+                rows_o[i, t] = rw[t]
+        nmiss = 0.0
         for t in range(w_len):
             xv = xw[t]
-            if do_rows:
-                rows_o[i, t] = rw[t]
-            if math.isnan(xv):
-                arw[t] = np.nan
-                mw[t] = 0.0
-                miss += 1
-            else:
-                arw[t] = xv - icpt - beta * mwr[t]
-                mw[t] = (mwr[t] - mbar) if model == 2 else 0.0
+            ok = xv == xv
+            arw[t] = xv - icpt - beta * mwr[t]  # NaN where missing
+            mw[t] = (mwr[t] - mbar) if (ok & (model == 2)) else 0.0
+            nmiss += 0.0 if ok else 1.0
+        miss = int(nmiss)
         gap = (miss == w_len) if allow_gaps else (miss > 0)
         # kept unless the variance check below fails: add to Brown-Warner in the same pass
         spec = do_bw and not (short or singular or gap)
@@ -322,15 +332,19 @@ def pairs_kernel(
         # --- accumulators (kept pairs) --------------------------------------------------------
         if do_sar:
             vd = dof / (dof - 2.0) if dof > 2 else np.nan
+            a_n = sar_acc[0, g]
+            a_s1 = sar_acc[1, g]
+            a_s2 = sar_acc[2, g]
+            a_pos = sar_acc[3, g]
+            a_var = sar_acc[4, g]
             for t in range(w_len):
                 sv = sarw[t]
-                if not math.isnan(sv):
-                    sar_acc[0, g, t] += 1.0
-                    sar_acc[1, g, t] += sv
-                    sar_acc[2, g, t] += sv * sv
-                    sar_acc[4, g, t] += vd
-                    if sv > 0:
-                        sar_acc[3, g, t] += 1.0
+                ok = sv == sv
+                a_n[t] += 1.0 if ok else 0.0
+                a_s1[t] += sv if ok else 0.0
+                a_s2[t] += (sv * sv) if ok else 0.0
+                a_var[t] += vd if ok else 0.0
+                a_pos[t] += 1.0 if sv > 0 else 0.0
         if do_gs:
             npos = 0.0
             for j in range(l_nom):
@@ -357,3 +371,66 @@ def pairs_kernel(
                 for j in range(l_nom):
                     kp_u[i, j] = ebuf[j]
                     kp_rows[i, j] = rbuf[j]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ar_day_stats(ar, rows):
+    """Per relative day statistics of the rows ``rows`` of ``ar`` (N, W), two passes.
+
+    Returns ``(n, mean, sd, n_pos, caar, caar_se)``, each (W,): the number of non-missing ARs,
+    their mean and sample sd (ddof 1; NaN below 2), the number of positive ARs, the mean over
+    the rows started by that day (a first non-missing AR on or before it) of the cumulative AR
+    from the window start (missing days count 0), and the sample sd of those cumulative ARs
+    divided by the square root of their number. Units: those of ``ar`` (counts: pairs).
+    """
+    w = ar.shape[1]
+    n = np.zeros(w)
+    s = np.zeros(w)
+    npos = np.zeros(w)
+    ns = np.zeros(w)
+    sr = np.zeros(w)
+    for k in range(rows.shape[0]):
+        row = ar[rows[k]]
+        run = 0.0
+        started = False
+        for j in range(w):
+            v = row[j]
+            ok = v == v
+            vv = v if ok else 0.0
+            n[j] += 1.0 if ok else 0.0
+            s[j] += vv
+            npos[j] += 1.0 if v > 0 else 0.0
+            run += vv
+            started |= ok
+            ns[j] += 1.0 if started else 0.0
+            sr[j] += run if started else 0.0
+    mean = np.full(w, np.nan)
+    caar = np.full(w, np.nan)
+    for j in range(w):
+        if n[j] > 0:
+            mean[j] = s[j] / n[j]
+        if ns[j] > 0:
+            caar[j] = sr[j] / ns[j]
+    ss = np.zeros(w)
+    ssr = np.zeros(w)
+    for k in range(rows.shape[0]):
+        row = ar[rows[k]]
+        run = 0.0
+        started = False
+        for j in range(w):
+            v = row[j]
+            ok = v == v
+            d = (v - mean[j]) if ok else 0.0
+            ss[j] += d * d
+            run += v if ok else 0.0
+            started |= ok
+            dr = (run - caar[j]) if started else 0.0
+            ssr[j] += dr * dr
+    sd = np.full(w, np.nan)
+    se = np.full(w, np.nan)
+    for j in range(w):
+        if n[j] > 1:
+            sd[j] = math.sqrt(ss[j] / (n[j] - 1.0))
+        if ns[j] > 1:
+            se[j] = math.sqrt(ssr[j] / (ns[j] - 1.0)) / math.sqrt(ns[j])
+    return n, mean, sd, npos, caar, se

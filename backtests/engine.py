@@ -52,6 +52,7 @@ except ImportError:  # pragma: no cover - numba not installed
 __all__ = [
     "EngineResult",
     "EstimationFit",
+    "ar_day_stats",
     "average_ranks",
     "inf_to_nan",
     "locate_day0",
@@ -415,6 +416,61 @@ def run_engine(
     return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc)
 
 
+def ar_day_stats(ar: np.ndarray, rows: np.ndarray | slice | None = None) -> dict[str, np.ndarray]:
+    """Per relative day statistics of abnormal returns (one group's rows of the AR matrix).
+
+    Parameters
+    ----------
+    ar : ndarray, shape (N, W)
+        Abnormal returns (input unit; NaN = missing).
+    rows : ndarray of int or slice, optional
+        The rows to use (default: all).
+
+    Returns
+    -------
+    dict of ndarray, each (W,)
+        ``n`` (pairs with that day), ``mean`` (AAR) and ``sd`` (sample sd, ddof 1) of the ARs,
+        ``n_pos`` (positive ARs), ``caar`` (mean over the pairs started by that day of the
+        cumulative AR from the window start, missing days counting 0) and ``caar_se`` (sample
+        sd of those cumulative ARs over the square root of their number). Input unit.
+    """
+    if rows is None:
+        rows = slice(None)
+    if numba_enabled():
+        idx = np.arange(ar.shape[0])[rows] if isinstance(rows, slice) else np.asarray(rows, np.int64)
+        out = _kernels.ar_day_stats(ar, idx)
+        return dict(zip(("n", "mean", "sd", "n_pos", "caar", "caar_se"), out))
+    sub = ar[rows]
+    n, nw = sub.shape
+    res = {key: np.full(nw, np.nan) for key in ("mean", "sd", "caar", "caar_se")}
+    res["n"] = (~np.isnan(sub)).sum(axis=0).astype(float)
+    res["n_pos"] = (sub > 0).sum(axis=0).astype(float)
+    running = np.zeros(n)
+    started = np.zeros(n, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for j in range(nw):  # loop over relative days, never over events
+            v = sub[:, j]
+            ok = ~np.isnan(v)
+            vals = v[ok]
+            if len(vals):
+                res["mean"][j] = vals.mean()
+                running[ok] += vals
+            if len(vals) > 1:
+                res["sd"][j] = vals.std(ddof=1)
+            started |= ok
+            cum = running[started]
+            if len(cum):
+                res["caar"][j] = cum.mean()
+            if len(cum) > 1:
+                res["caar_se"][j] = cum.std(ddof=1) / np.sqrt(len(cum))
+    return res
+
+
+def n_series_max(s: np.ndarray) -> int:
+    """Largest series code in ``s`` (-1 when empty)."""
+    return int(s.max()) if len(s) else -1
+
+
 def inf_to_nan(values: np.ndarray) -> np.ndarray:
     """A copy of ``values`` with infinite values as NaN (missing), logged."""
     bad = np.isinf(values)
@@ -519,7 +575,8 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
                     accs[4][wi] += sums
                     accs[5][wi] += cnts
 
-    order = np.argsort(s64, kind="stable")
+    # by series (a radix sort when the codes fit in 16 bits), input order within a series
+    order = np.argsort(s64.astype(np.int16) if n_series_max(s64) < 2**15 else s64, kind="stable")
     n_thr = max(1, min(_KERNEL_MAX_THREADS, os.cpu_count() or 1, n // _KERNEL_MIN_PAIRS_PER_THREAD))
     parts = np.array_split(order, n_thr)
     accs = [new_acc(i == 0) for i in range(len(parts))]

@@ -88,22 +88,35 @@ def _col_mean_sd(x: np.ndarray):
     return mean, sd, n
 
 
-def t_cross_section(x: np.ndarray) -> dict:
+def t_cross_section(x: np.ndarray | None, moments: dict | None = None) -> dict:
     """Cross-sectional t test: mean / (sd / sqrt(N)), Student t with N - 1 df.
 
     Parameters
     ----------
     x : ndarray, shape (N, m)
         AR (per relative day) or CAR (per window), any unit; NaN = missing.
+    moments : dict, optional
+        Column ``n``, ``mean``, ``sd`` (ddof 1) and ``n_pos`` of ``x`` already computed (e.g.
+        by :func:`backtests.engine.ar_day_stats`); ``x`` is then not read.
     """
-    mean, sd, n = _col_mean_sd(x)
+    if moments is None:
+        mean, sd, n = _col_mean_sd(x)
+        n_pos = (x > 0).sum(axis=0)
+    else:
+        mean, sd, n, n_pos = moments["mean"], moments["sd"], moments["n"], moments["n_pos"]
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = mean / (sd / np.sqrt(n))
-    return _res(stat, _p_t(stat, n - 1), n, (x > 0).sum(axis=0))
+    return _res(stat, _p_t(stat, n - 1), n, n_pos)
 
 
 def brown_warner(
-    ar: np.ndarray, est_sum: np.ndarray, est_cnt: np.ndarray, mean_l: float, windows=None, offset: int = 0
+    ar: np.ndarray | None,
+    est_sum: np.ndarray,
+    est_cnt: np.ndarray,
+    mean_l: float,
+    windows=None,
+    offset: int = 0,
+    moments: dict | None = None,
 ) -> tuple[dict, dict]:
     """Brown-Warner (1985) crude dependence adjustment.
 
@@ -118,6 +131,8 @@ def brown_warner(
     windows : list of (int, int), optional
         CAR windows as column slices (start, end inclusive, in relative days); ``offset`` is
         the relative day of column 0.
+    moments : dict, optional
+        Column ``n``, ``mean`` and ``n_pos`` of ``ar`` already computed; ``ar`` is then not read.
 
     Returns
     -------
@@ -128,11 +143,15 @@ def brown_warner(
         aar_est = est_sum / est_cnt
     aar_est = aar_est[est_cnt > 0]
     sd = np.std(aar_est, ddof=1) if len(aar_est) > 1 else np.nan
-    mean, _, n = _col_mean_sd(ar)
+    if moments is None:
+        mean, _, n = _col_mean_sd(ar)
+        n_pos = (ar > 0).sum(axis=0)
+    else:
+        mean, n, n_pos = moments["mean"], moments["n"], moments["n_pos"]
     df = mean_l - 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = mean / sd
-    daily = _res(stat, _p_t(stat, df), n, (ar > 0).sum(axis=0))
+    daily = _res(stat, _p_t(stat, df), n, n_pos)
     wstat, wn = [], []
     for w0, w1 in windows or []:
         sl = slice(w0 - offset, w1 - offset + 1)

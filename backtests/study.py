@@ -34,6 +34,24 @@ _EXCLUDED_COLS = ["event_id", "series", "date", "day0", "reason", "detail", "n_e
 _OVERLAP_COLS = ["series", "event_id", "other_event_id", "day0", "other_day0", "distance", "action"]
 
 
+class _Table:
+    """A result table attribute: a DataFrame, or a builder (callable) run on first access."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.key]
+        if callable(value):
+            value = obj.__dict__[self.key] = value()
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.key] = value
+
+
 class EventStudy:
     """Result of :func:`event_study` (all tables are pandas DataFrames, values in the input unit).
 
@@ -72,36 +90,31 @@ class EventStudy:
         The arguments of the study.
     """
 
+    # built on first access: ``ar`` wraps the engine's matrix (no copy); ``excluded`` and
+    # ``overlaps`` are assembled (with their text) only when read
+    ar = _Table()
+    excluded = _Table()
+    overlaps = _Table()
+    _LAZY = ("ar", "excluded", "overlaps")
+
     def __init__(self, **frames: Any) -> None:
         self.pairs: pd.DataFrame = frames["pairs"]
-        self._ar = frames["ar"]  # a DataFrame, or a callable building it on first access
+        self.ar = frames["ar"]  # a DataFrame, or a callable building it on first access
         self.car: pd.DataFrame = frames["car"]
         self.caar: pd.DataFrame = frames["caar"]
         self.daily_tests: pd.DataFrame = frames["daily_tests"]
         self.tests: pd.DataFrame = frames["tests"]
-        self.excluded: pd.DataFrame = frames["excluded"]
-        self.overlaps: pd.DataFrame = frames["overlaps"]
+        self.excluded = frames["excluded"]
+        self.overlaps = frames["overlaps"]
         self.settings: dict = frames["settings"]
         self.n_requested: int = frames["n_requested"]
         self.placebo_draws: pd.DataFrame | None = frames.get("placebo_draws")
         self.unit: str | None = frames.get("unit")
 
-    @property
-    def ar(self) -> pd.DataFrame:
-        """Abnormal returns (index ``event_id``, ``series``; columns = relative days), built on
-        first access from the engine's matrix (no copy)."""
-        if callable(self._ar):
-            self._ar = self._ar()
-        return self._ar
-
-    @ar.setter
-    def ar(self, value: pd.DataFrame) -> None:
-        self._ar = value
-
     def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_ar"] = self.ar  # pickle the table, not the builder
-        return state
+        for name in self._LAZY:  # pickle the tables, not their builders
+            getattr(self, name)
+        return self.__dict__.copy()
 
     # -- presentation -----------------------------------------------------------------------------
     def to_frames(self) -> dict[str, pd.DataFrame]:
@@ -384,7 +397,12 @@ def event_study(
         if gc not in pairs.columns:
             raise ConfigError(f"group_by: {gc!r} is not a column of events (columns: {list(events.columns)})")
     n_req = len(pairs)
-    s_idx = pd.Index(columns).get_indexer(pairs["series"])
+    # integer codes of the event ids (also the level codes of study.ar) and of the series
+    eid_codes, eid_levels = pd.factorize(pairs["event_id"])
+    ser_codes, ser_levels = pd.factorize(pairs["series"])
+    _check_unique_pairs(pairs, eid_codes, len(eid_levels), ser_codes, len(ser_levels))
+    s_idx = np.append(pd.Index(columns).get_indexer(ser_levels), -1)[ser_codes]  # code -1: missing
+    del ser_codes, ser_levels
     unknown = (reason == "") & (s_idx < 0)
     reason[unknown] = "unknown_series"
     detail[unknown] = [f"series {v!r} is not a column of changes" for v in pairs["series"][unknown]]
@@ -420,8 +438,6 @@ def event_study(
     # ---------------------------------------------------------------- overlaps
     cand = np.flatnonzero(reason == "")
     overlaps, merged_ids = _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail)
-    if len(overlaps):
-        log.info("%d overlapping event windows on the same series (overlap=%r)", len(overlaps), overlap)
 
     # ---------------------------------------------------------------- groups and engine
     cand = np.flatnonzero(reason == "")
@@ -472,23 +488,8 @@ def event_study(
     reason[cand] = ereason
     fit = res.fit
     bad = ereason != ""
-    if bad.any():
-        ii = cand[bad]
-        er = ereason[bad]
-        dd = np.empty(len(ii), dtype=object)
-        ne = fit.n_est[bad]
-        nm = res.n_missing[bad]
-        dd[er == eng.SHORT_ESTIMATION] = [
-            f"{x} usable estimation days of {l_nom}, {min_est} required"
-            for x in ne[er == eng.SHORT_ESTIMATION]
-        ]
-        dd[er == eng.NONPOSITIVE_VARIANCE] = "estimation-window residual variance is zero (constant series?)"
-        dd[er == eng.SINGULAR_BENCHMARK] = "benchmark has no variation in the estimation window"
-        dd[er == eng.MISSING_IN_WINDOW] = [
-            f"{x} of {b - a + 1} abnormal returns missing in the event window (allow_gaps=True keeps it)"
-            for x in nm[er == eng.MISSING_IN_WINDOW]
-        ]
-        detail[ii] = dd
+    # the engine's reasons get their detail text when study.excluded is first read
+    eng_bad = cand[bad]
     n_est_all = np.full(n_req, -1, dtype=np.int64)
     n_est_all[cand] = fit.n_est
     n_miss_all = np.full(n_req, -1, dtype=np.int64)
@@ -532,8 +533,14 @@ def event_study(
         ar_k = buf
     res.ar = None
 
-    def ar_frame(ar_k=ar_k, eid=pdf["event_id"], ser=pdf["series"]) -> pd.DataFrame:
-        mi = pd.MultiIndex.from_arrays([eid, ser], names=["event_id", "series"])
+    ar_codes = (eid_codes[kept], s_c[kept_local])
+
+    def ar_frame(ar_k=ar_k, eid_levels=eid_levels, codes=ar_codes) -> pd.DataFrame:
+        # from the integer codes: no second hashing of the event ids
+        levels = [eid_levels, pd.Index(columns)]
+        mi = pd.MultiIndex(
+            levels=levels, codes=list(codes), names=["event_id", "series"], verify_integrity=False
+        )
         return pd.DataFrame(ar_k, index=mi, columns=pd.Index(rel, name="rel_day"), copy=False)
 
     nk = len(kept)
@@ -575,8 +582,11 @@ def event_study(
         if kl[-1] - kl[0] + 1 == len(kl) and (np.diff(kl) == 1).all():
             kl = slice(int(kl[0]), int(kl[-1]) + 1)  # a view, no copy (e.g. one group)
         arg = ar_k[kl]
-        caar_parts.append((g, _caar_columns(arg)))
-        daily, windows = _battery(res, per_pair, arg, kl, gl, g, tests, wins, (a, b), l_nom, calendar)
+        day = eng.ar_day_stats(ar_k, kl)
+        caar_parts.append(
+            (g, {"aar": day["mean"], "caar": day["caar"], "n": day["n"], "caar_se": day["caar_se"]})
+        )
+        daily, windows = _battery(res, per_pair, arg, day, kl, gl, g, tests, wins, (a, b), l_nom, calendar)
         daily_parts.extend((g, name, r) for name, r in daily.items())
         test_parts.extend((g, name, r) for name, r in windows.items())
         if "placebo" in windows:
@@ -639,20 +649,26 @@ def event_study(
         placebo_df = pd.concat(rows_pl, ignore_index=True) if rows_pl else pd.DataFrame(columns=cols_pl)
 
     exc = np.flatnonzero(reason != "")
-    excluded = pd.DataFrame(
-        {
-            "event_id": np.asarray(_take(pairs["event_id"], exc), dtype=object),
-            "series": np.asarray(_take(pairs["series"], exc), dtype=object),
-            "date": pairs["date"].to_numpy()[exc],
-            "day0": pairs["day0"].to_numpy()[exc],
-            "reason": reason[exc].astype(str),
-            "detail": pd.Series(detail[exc], dtype=object).astype(str).array,
-            "n_est": np.where(n_est_all[exc] >= 0, n_est_all[exc], np.nan),
-            "n_missing": np.where(n_miss_all[exc] >= 0, n_miss_all[exc], np.nan),
-        },
-        columns=_EXCLUDED_COLS,
-    )
-    assert len(pdf) + len(excluded) == n_req
+    assert len(pdf) + len(exc) == n_req
+
+    def excluded() -> pd.DataFrame:
+        n_est_x = n_est_all[exc]
+        n_miss_x = n_miss_all[exc]
+        _engine_details(detail, reason, eng_bad, n_est_all, n_miss_all, l_nom, min_est, b - a + 1)
+        return pd.DataFrame(
+            {
+                "event_id": np.asarray(_take(pairs["event_id"], exc), dtype=object),
+                "series": np.asarray(_take(pairs["series"], exc), dtype=object),
+                "date": pairs["date"].to_numpy()[exc],
+                "day0": pairs["day0"].to_numpy()[exc],
+                "reason": reason[exc].astype(str),
+                "detail": pd.Series(detail[exc], dtype=object).astype(str).array,
+                "n_est": np.where(n_est_x >= 0, n_est_x, np.nan),
+                "n_missing": np.where(n_miss_x >= 0, n_miss_x, np.nan),
+            },
+            columns=_EXCLUDED_COLS,
+        )
+
     settings = {
         "window": (a, b),
         "estimation": (c, d),
@@ -773,13 +789,6 @@ def _pairs_from_events(events, changes, columns, bench_cols):
             pairs["series"] = vals
         else:
             pairs["series"] = [None if v is None else str(v) for v in vals]
-    dup = pairs.duplicated(subset=["event_id", "series"], keep=False)
-    if dup.any():
-        ex = pairs.loc[dup, ["event_id", "series"]].head(3).to_dict("records")
-        raise InputFormatError(
-            f"events: {int(dup.sum())} rows repeat an (event_id, series) pair, e.g. {ex}; give each event a "
-            "unique event_id"
-        )
     n = len(pairs)
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
@@ -788,6 +797,37 @@ def _pairs_from_events(events, changes, columns, bench_cols):
         reason[bad] = align_reason[bad]
         detail[bad] = "timestamp could not be aligned to a trading day (backtests.calendar.align_events)"
     return pairs, reason, detail
+
+
+def _engine_details(detail, reason, rows, n_est, n_miss, l_nom, min_est, w_len) -> None:
+    """Detail text of the pairs ``rows`` excluded by the engine (written into ``detail``)."""
+    er = reason[rows]
+    for code, text in (
+        (eng.SHORT_ESTIMATION, f" usable estimation days of {l_nom}, {min_est} required"),
+        (eng.MISSING_IN_WINDOW, f" of {w_len} abnormal returns missing in the event window (allow_gaps=True keeps it)"),
+    ):  # fmt: skip
+        sel = rows[er == code]
+        if len(sel):
+            nums = (n_est if code == eng.SHORT_ESTIMATION else n_miss)[sel]
+            detail[sel] = np.char.add(nums.astype(str), text).astype(object)
+    detail[rows[er == eng.NONPOSITIVE_VARIANCE]] = (
+        "estimation-window residual variance is zero (constant series?)"
+    )
+    detail[rows[er == eng.SINGULAR_BENCHMARK]] = "benchmark has no variation in the estimation window"
+
+
+def _check_unique_pairs(pairs, eid_codes, n_eid, ser_codes, n_ser) -> None:
+    """Raise when an (event_id, series) pair occurs twice (codes -1 = missing, equal)."""
+    if n_eid == len(pairs) and (eid_codes >= 0).all():
+        return  # every event id is distinct
+    key = (eid_codes.astype(np.int64) + 1) * (n_ser + 1) + (ser_codes + 1)
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if dup.any():
+        ex = pairs.loc[dup, ["event_id", "series"]].head(3).to_dict("records")
+        raise InputFormatError(
+            f"events: {int(dup.sum())} rows repeat an (event_id, series) pair, e.g. {ex}; give each event a "
+            "unique event_id"
+        )
 
 
 def _row_of(valid: np.ndarray, s: np.ndarray, pos: np.ndarray, calendar: str) -> np.ndarray:
@@ -801,32 +841,47 @@ def _row_of(valid: np.ndarray, s: np.ndarray, pos: np.ndarray, calendar: str) ->
 
 
 def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
-    """Detect overlapping event windows on one series; apply ``overlap``."""
-    empty = pd.DataFrame(columns=_OVERLAP_COLS)
+    """Detect overlapping event windows on one series; apply ``overlap``.
+
+    Returns a builder of the ``overlaps`` table (called on first access) and the merged ids."""
+
+    def empty():
+        return pd.DataFrame(columns=_OVERLAP_COLS)
+
     merged = {} if overlap == "merge" else None
     if len(cand) < 2:
         return empty, merged
-    order = cand[np.lexsort((pos[cand], s_arr[cand]))]
+    # by series, then day 0, then input order: one sort of one unique integer key
+    span = int(pos[cand].max()) + 1
+    key = s_arr[cand].astype(np.int64) * span + pos[cand]
+    if (int(s_arr[cand].max()) + 1) * span * len(cand) < 2**62:
+        order = cand[np.argsort(key * len(cand) + np.arange(len(cand)))]
+    else:  # pragma: no cover - astronomically large panels
+        order = cand[np.argsort(key, kind="stable")]
     ss, pp = s_arr[order], pos[order]
     touch = (ss[1:] == ss[:-1]) & (pp[1:] - pp[:-1] <= b - a)
     if not touch.any():
         return empty, merged
     i1, i2 = order[:-1][touch], order[1:][touch]
-    ii = np.concatenate([i1, i2])
-    eid_12 = np.asarray(_take(pairs["event_id"], ii), dtype=object)
-    d0 = pairs["day0"].to_numpy()
-    ov = pd.DataFrame(
-        {
-            "series": np.asarray(_take(pairs["series"], i1), dtype=object),
-            "event_id": eid_12[: len(i1)],
-            "other_event_id": eid_12[len(i1) :],
-            "day0": d0[i1],
-            "other_day0": d0[i2],
-            "distance": pos[i2] - pos[i1],
-            "action": overlap,
-        },
-        columns=_OVERLAP_COLS,
-    )
+    log.info("%d overlapping event windows on the same series (overlap=%r)", len(i1), overlap)
+
+    def table(i1=i1, i2=i2, dist=pos[i2] - pos[i1]) -> pd.DataFrame:
+        ii = np.concatenate([i1, i2])
+        eid_12 = np.asarray(_take(pairs["event_id"], ii), dtype=object)
+        d0 = pairs["day0"].to_numpy()
+        return pd.DataFrame(
+            {
+                "series": np.asarray(_take(pairs["series"], i1), dtype=object),
+                "event_id": eid_12[: len(i1)],
+                "other_event_id": eid_12[len(i1) :],
+                "day0": d0[i1],
+                "other_day0": d0[i2],
+                "distance": dist,
+                "action": overlap,
+            },
+            columns=_OVERLAP_COLS,
+        )
+
     if overlap != "keep":
         eid = pairs["event_id"].to_numpy()
         # clusters of chained overlaps: keep the first event of each, exclude the rest
@@ -842,58 +897,7 @@ def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
         if overlap == "merge":
             for f, x in zip(first[later], drop):
                 merged[f] = f"{merged[f]}+{eid[x]}" if f in merged else f"{eid[f]}+{eid[x]}"
-    return ov, merged
-
-
-def _caar_columns(ar: np.ndarray) -> dict[str, np.ndarray]:
-    """AAR, CAAR and its cross-sectional standard error per relative day for one group.
-
-    Parameters
-    ----------
-    ar : ndarray, shape (N, W)
-        Abnormal returns of the group's pairs (input unit; NaN = missing).
-
-    Returns
-    -------
-    dict
-        ``aar`` (mean AR over the pairs with that day), ``caar`` (mean over the pairs started by
-        that day of the cumulative AR from the window start, missing days counting 0), ``n``
-        (pairs with that day), ``caar_se`` (sample sd, ddof 1, of those cumulative ARs divided by
-        the square root of their number; input unit).
-    """
-    n, nw = ar.shape
-    nt = np.zeros(nw, dtype=np.int64)
-    aar, caar, se = np.full(nw, np.nan), np.full(nw, np.nan), np.full(nw, np.nan)
-    if n == 0:
-        return {"aar": aar, "caar": caar, "n": nt, "caar_se": se}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        running = np.zeros(n)
-        if not np.isnan(ar).any():  # the usual case (allow_gaps=False): no masks needed
-            nt[:] = n
-            for j in range(nw):  # loop over relative days, never over events
-                v = ar[:, j]
-                aar[j] = v.mean()
-                running += v
-                caar[j] = running.mean()
-                if n > 1:
-                    se[j] = running.std(ddof=1) / np.sqrt(n)
-            return {"aar": aar, "caar": caar, "n": nt, "caar_se": se}
-        started = np.zeros(n, dtype=bool)
-        for j in range(nw):  # loop over relative days, never over events
-            v = ar[:, j]
-            ok = ~np.isnan(v)
-            nt[j] = ok.sum()
-            if nt[j]:
-                aar[j] = v[ok].mean()
-                running[ok] += v[ok]
-            started |= ok
-            n_s = int(started.sum())
-            if n_s:
-                caar[j] = running[started].mean()
-            if n_s > 1:
-                se[j] = running[started].std(ddof=1) / np.sqrt(n_s)
-    return {"aar": aar, "caar": caar, "n": nt, "caar_se": se}
+    return table, merged
 
 
 def _is_str_col(col: pd.Series) -> bool:
@@ -922,9 +926,10 @@ def _compact_rows(mat: np.ndarray, rows: np.ndarray, step: int = 4096) -> np.nda
     return mat[:n]
 
 
-def _battery(res, per_pair, ar, kl, gl, g, tests, wins, window, l_nom, calendar):
-    """Daily and window test results for one group: its ARs, ``kl`` (rows of its pairs in the
-    kept arrays ``per_pair``) and ``gl`` (rows in the engine arrays); daily SAR statistics come
+def _battery(res, per_pair, ar, day, kl, gl, g, tests, wins, window, l_nom, calendar):
+    """Daily and window test results for one group: its ARs and their per-day statistics
+    ``day`` (:func:`backtests.engine.ar_day_stats`), ``kl`` (rows of its pairs in the kept
+    arrays ``per_pair``) and ``gl`` (rows in the engine arrays); daily SAR statistics come
     from the engine's group sums."""
     a, b = window
     car = per_pair["car"][kl]
@@ -935,11 +940,11 @@ def _battery(res, per_pair, ar, kl, gl, g, tests, wins, window, l_nom, calendar)
     daily: dict[str, dict] = {}
     windows: dict[str, dict] = {}
     if "t_cross_section" in tests:
-        daily["t_cross_section"] = st.t_cross_section(ar)
+        daily["t_cross_section"] = st.t_cross_section(None, moments=day)
         windows["t_cross_section"] = st.t_cross_section(car)
     if "brown_warner" in tests:
         daily["brown_warner"], windows["brown_warner"] = st.brown_warner(
-            ar, acc["bw_sum"][g], acc["bw_cnt"][g], float(per_pair["n_est"][kl].mean()), wins, a
+            None, acc["bw_sum"][g], acc["bw_cnt"][g], float(per_pair["n_est"][kl].mean()), wins, a, day
         )
     if "patell" in tests:
         daily["patell"] = st.patell_from_sums(

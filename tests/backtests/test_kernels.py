@@ -194,3 +194,31 @@ def test_infinite_values_are_missing_data(path, calendar, caplog):
     pd.testing.assert_frame_equal(got.tests, want.tests)
     # index calendar: a gap in the event window; observed calendar: not one of b's trading days
     assert (got.excluded["reason"] == "missing_in_window").any() == (calendar == "index")
+
+
+def test_ar_day_stats_paths_agree_and_match_direct_formulas():
+    rng = np.random.default_rng(3)
+    ar = rng.normal(size=(40, 6))
+    ar[rng.random(ar.shape) < 0.2] = np.nan
+    ar[5] = np.nan  # a row with no AR at all
+    ar[7, :3] = np.nan  # starts late
+    rows = np.array([0, 3, 5, 7, 8, 12, 20, 39])
+    with engine_path("numba"):
+        got = eng.ar_day_stats(ar, rows)
+    with engine_path("numpy"):
+        ref = eng.ar_day_stats(ar, rows)
+    sub = ar[rows]
+    cum = np.nancumsum(sub, axis=1)
+    started = np.cumsum(~np.isnan(sub), axis=1) > 0
+    for j in range(6):
+        v = sub[:, j][~np.isnan(sub[:, j])]
+        c = cum[started[:, j], j]
+        want = {
+            "n": len(v), "mean": v.mean(), "sd": v.std(ddof=1), "n_pos": (v > 0).sum(),
+            "caar": c.mean(), "caar_se": c.std(ddof=1) / np.sqrt(len(c)),
+        }  # fmt: skip
+        for key, val in want.items():
+            assert got[key][j] == pytest.approx(val, rel=1e-12, abs=1e-15), key
+            assert ref[key][j] == pytest.approx(val, rel=1e-12, abs=1e-15), key
+    one = eng.ar_day_stats(ar, np.array([7]))
+    assert np.isnan(one["sd"]).all() and np.isnan(one["caar"][:3]).all() and one["n"][3] == 1
