@@ -134,6 +134,23 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     return out
 
 
+_DAY_NS = 86_400 * 10**9
+
+
+def _search_days(dates_ns: np.ndarray, date_ns: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(dates_ns, date_ns, side="left")`` for needles at midnight, through a
+    table of the answer for every calendar day of the data (one look-up per needle instead of a
+    binary search: several times faster for many unsorted needles)."""
+    if len(dates_ns) == 0 or len(date_ns) < 1000 or (date_ns % _DAY_NS != 0).any():
+        return np.searchsorted(dates_ns, date_ns, side="left")
+    lo = int(dates_ns[0] // _DAY_NS)
+    span = int(dates_ns[-1] // _DAY_NS) + 1 - lo
+    if span > 4 * len(date_ns) + 100_000:  # sparse data over a long span: binary search
+        return np.searchsorted(dates_ns, date_ns, side="left")
+    table = np.searchsorted(dates_ns, (lo + np.arange(span + 1, dtype=np.int64)) * _DAY_NS, side="left")
+    return table[np.clip(date_ns // _DAY_NS - lo, 0, span)]
+
+
 def locate_day0(
     valid: np.ndarray, dates_ns: np.ndarray, s: np.ndarray, date_ns: np.ndarray, calendar: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +179,7 @@ def locate_day0(
         Length of each series' calendar (trading days).
     """
     t, n_series = valid.shape
-    g = np.searchsorted(dates_ns, date_ns, side="left")
+    g = _search_days(dates_ns, date_ns)
     if calendar == "index":
         n_obs = np.full(n_series, t, dtype=np.int64)
         pos = g.astype(np.int64)
@@ -282,20 +299,30 @@ def run_engine(
     pad_a = max(0, b, d)
     n_rows = t_rows + pad_b + pad_a
 
+    do_placebo = "placebo" in need and placebo_draws > 0
+    use_kernel = (
+        numba_enabled()
+        and model in ("raw", "mean", "market")
+        and k <= 1
+        and not do_placebo
+        and not ("kp" in need and n_groups * n_rows * l_nom > _KP_DENSE_CELLS)
+    )
+    # the kernel writes every cell of the per-pair outputs: no need to fill them first
+    full = (lambda shape, v: np.empty(shape)) if use_kernel else np.full
     fit = EstimationFit(
         n_est=np.zeros(n, dtype=np.int64),
-        sigma=np.full(n, np.nan),
-        dof=np.full(n, np.nan),
+        sigma=full(n, np.nan),
+        dof=full(n, np.nan),
         params=np.full((n, 1 + k), np.nan),
-        ssr=np.full(n, np.nan),
+        ssr=full(n, np.nan),
     )
     reason = np.full(n, "", dtype=object)
     n_missing = np.zeros(n, dtype=np.int64)
-    ar = np.full((n, w_len), np.nan)
+    ar = full((n, w_len), np.nan)
     sar = np.full((n, w_len) if "sar_pairs" in need else (0, w_len), np.nan)
-    car = np.full((n, n_win), np.nan)
-    car_se = np.full((n, n_win), np.nan)
-    scar = np.full((n, n_win), np.nan)
+    car = full((n, n_win), np.nan)
+    car_se = full((n, n_win), np.nan)
+    scar = full((n, n_win), np.nan)
     car_days = np.zeros((n, n_win), dtype=np.int64)
     rows_out = np.full((n, w_len if "kp_pairs" in need else 0), -1, dtype=np.int64)
 
@@ -327,7 +354,6 @@ def run_engine(
         # squares, positives, and sum of df_i / (df_i - 2) over the pairs with that day
         for key in ("sar_n", "sar_s1", "sar_s2", "sar_pos", "sar_var"):
             acc[key] = np.zeros((n_groups, w_len))
-    do_placebo = "placebo" in need and placebo_draws > 0
     if do_placebo:
         acc["pl_sum"] = np.zeros((n_groups, placebo_draws, w_len))
         acc["pl_n"] = np.zeros((n_groups, placebo_draws))
@@ -335,13 +361,7 @@ def run_engine(
     win_off = np.arange(a, b + 1)
     est_off = np.arange(c, d + 1)
 
-    use_kernel = (
-        numba_enabled()
-        and model in ("raw", "mean", "market")
-        and k <= 1
-        and not do_placebo
-        and not ("kp" in need and acc["kp_dense"] is None)
-    )
+    assert not (use_kernel and "kp" in need and acc["kp_dense"] is None)
     path = "numba" if use_kernel else "numpy"
     if n == 0:
         return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, path)

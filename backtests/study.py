@@ -361,11 +361,15 @@ def event_study(
         idx = idx.tz_localize(None)
     if not idx.is_monotonic_increasing or not idx.is_unique:
         raise InputFormatError("changes: the date index must be sorted and unique (use .sort_index())")
-    columns = [str(x) for x in changes.columns]
+    cols_in = changes.columns
+    if isinstance(cols_in.dtype, pd.StringDtype) and not cols_in.hasnans:
+        columns = cols_in.tolist()  # already text (no per-label str() over Arrow strings)
+    else:
+        columns = [str(x) for x in cols_in]
     if len(set(columns)) != len(columns):
         raise InputFormatError("changes: duplicated column names")
     try:
-        if all(dt == np.float64 for dt in changes.dtypes):
+        if (changes.dtypes == np.float64).all():
             values = changes.to_numpy()  # no copy for a single float block
         else:
             values = changes.to_numpy(dtype=float, na_value=np.nan)
