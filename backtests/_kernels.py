@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["ar_day_stats", "pairs_kernel"]
+__all__ = ["ar_day_stats", "kp_lag_sums", "pairs_kernel"]
 
 # reason codes (0 = kept); the engine maps them back to its strings
 R_OK = 0
@@ -89,12 +89,11 @@ def pairs_kernel(
     x, m, has_m, observed, obs_rows, obs_start, n_obs,
     s, pos, groups, idx,
     a, b, c, d, model, min_est, allow_gaps,
-    gmean, n_inf_o, win_lo, win_hi, pad_b, n_rows,
-    do_sar, do_sar_pairs, do_bw, do_gs, do_rank, do_kp, do_kp_pairs, do_rows,
+    gmean, n_inf_o, win_lo, win_hi,
+    do_sar, do_sar_pairs, do_bw, do_gs, do_rank, do_kp_pairs, do_rows,
     n_est_o, sigma_o, dof_o, params_o, ssr_o, rcode_o, nmiss_o,
     ar_o, sar_o, car_o, car_se_o, scar_o, car_days_o, rows_o,
-    sar_acc, bw_sum, bw_cnt, gs_acc, e_o,
-    kp_dense, kp_self, kp_u, kp_rows,
+    sar_acc, bw_sum, bw_cnt, gs_acc, e_o, kp_u, kp_rows,
 ):  # fmt: skip
     """Fit, abnormal returns and test accumulators of the pairs ``idx`` (see module doc).
 
@@ -103,8 +102,8 @@ def pairs_kernel(
     run of equal series, and its count of infinite values written to ``n_inf_o`` (the caller
     treats them as missing and runs again when any is found). Per-pair outputs (``*_o``) are
     written at the pair's index; the accumulators (``sar_acc`` (5, G, W): n, sum, sum of
-    squares, positives, sum of df/(df - 2); ``bw_*`` (G, L); ``gs_acc`` (2, G); ``kp_dense``
-    (G * n_rows, L); ``kp_self`` (G)) are added to. With ``do_rank`` the estimation residuals of
+    squares, positives, sum of df/(df - 2); ``bw_*`` (G, L); ``gs_acc`` (2, G)) are added to;
+    ``do_kp_pairs`` writes each kept pair's standardised residuals and their calendar rows. With ``do_rank`` the estimation residuals of
     the kept pairs are written to ``e_o[ii]`` (row = position in ``idx``) for the caller to rank.
     Loops are written without branches on missing values (selects), so that they vectorise.
     """
@@ -354,23 +353,12 @@ def pairs_kernel(
         if do_rank:  # ranked by the caller (one vectorised sort per chunk of pairs)
             for j in range(l_nom):
                 e_o[ii, j] = ebuf[j]
-        if do_kp or do_kp_pairs:
+        if do_kp_pairs:  # observed calendar: per pair (index calendar: kp_lag_sums)
             rinv = 1.0 / math.sqrt(ssr / L)
-            uu = 0.0
             for j in range(l_nom):
                 e = ebuf[j]
-                u = (e * rinv) if e == e else 0.0
-                ebuf[j] = u
-                uu += u * u
-            if do_kp:
-                key = g * n_rows + p + pad_b
-                for j in range(l_nom):
-                    kp_dense[key, j] += ebuf[j]
-                kp_self[g] += uu
-            if do_kp_pairs:
-                for j in range(l_nom):
-                    kp_u[i, j] = ebuf[j]
-                    kp_rows[i, j] = rbuf[j]
+                kp_u[i, j] = (e * rinv) if e == e else 0.0
+                kp_rows[i, j] = rbuf[j]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -434,3 +422,85 @@ def ar_day_stats(ar, rows):
         if ns[j] > 1:
             se[j] = math.sqrt(ssr[j] / (ns[j] - 1.0)) / math.sqrt(ns[j])
     return n, mean, sd, npos, caar, se
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+def kp_lag_sums(
+    x, m, has_m, s, pos, groups, order, icpt, beta, ssr, n_est, c, l_nom, n_lags, n_groups, emit_from
+):
+    """Lagged cross sums of standardised estimation residuals for Kolari-Pynnonen (index calendar).
+
+    ``order``: the kept pairs sorted by day-0 row ``pos``. With u_i the standardised residuals of
+    pair i (residual / RMS residual, 0 where missing; recomputed from the fitted ``icpt``,
+    ``beta`` and ``ssr``, exactly as :func:`pairs_kernel` computes them) and A_g[r] the sum of
+    u_i over the pairs of group g with day 0 at row r, returns ``s_d`` (G, n_lags): s_d[g, k]
+    = sum over rows r of <A_g[r][k:], A_g[r + k][:L - k]> (the products of the two pairs'
+    residuals on their common calendar days), and ``self_sum`` (G): sum over pairs of sum u^2.
+    Only ``n_lags`` rows of A are kept at a time (a ring), so memory does not grow with the
+    number of days. Rows before ``emit_from`` only fill the ring (a thread taking a later range
+    of rows starts ``n_lags - 1`` rows early and adds only its own rows). Units: dimensionless.
+    """
+    t_rows = x.shape[0]
+    ring = np.zeros((n_groups, n_lags, l_nom))
+    tag = np.full((n_groups, n_lags), -1, dtype=np.int64)
+    s_d = np.zeros((n_groups, n_lags))
+    self_sum = np.zeros(n_groups)
+    touched = np.zeros(n_groups, dtype=np.bool_)
+    touched_list = np.empty(n_groups, dtype=np.int64)
+    n_touched = 0
+    n = order.shape[0]
+    for k in range(n + 1):
+        new_row = k == n or (k > 0 and pos[order[k]] != pos[order[k - 1]])
+        if new_row:  # row r complete for the groups it touched: add its products with rows r - lag
+            r = pos[order[k - 1]]
+            for h in range(n_touched):
+                g = touched_list[h]
+                touched[g] = False
+                if r < emit_from:
+                    continue
+                cur = ring[g, r % n_lags]
+                for lag in range(n_lags):
+                    q = r - lag
+                    slot = q % n_lags
+                    if q < 0 or tag[g, slot] != q:
+                        continue
+                    prev = ring[g, slot]
+                    acc = 0.0
+                    for j in range(l_nom - lag):
+                        acc += prev[j + lag] * cur[j]
+                    s_d[g, lag] += acc
+            n_touched = 0
+        if k == n:
+            break
+        i = order[k]
+        g = groups[i]
+        p = pos[i]
+        slot = p % n_lags
+        if tag[g, slot] != p:  # first pair of group g on this row: reuse the slot
+            ring[g, slot, :] = 0.0
+            tag[g, slot] = p
+        if not touched[g]:
+            touched[g] = True
+            touched_list[n_touched] = g
+            n_touched += 1
+        sj = s[i]
+        rinv = 1.0 / math.sqrt(ssr[i] / max(float(n_est[i]), 1.0))
+        a0 = icpt[i]
+        b0 = beta[i]
+        row = ring[g, slot]
+        r0 = p + c
+        uu = 0.0
+        lo = min(max(0, -r0), l_nom)
+        hi = max(min(l_nom, t_rows - r0), lo)
+        xcol = x[r0 + lo : r0 + hi, sj]  # a column view: no wrap-around checks, vectorises
+        mcol = m[r0 + lo : r0 + hi] if has_m else m[:0]
+        for jj in range(xcol.shape[0]):
+            xv = xcol[jj]
+            mv = mcol[jj] if has_m else 0.0
+            u = (xv - a0 - b0 * mv) * rinv
+            u = u if u == u else 0.0  # missing x or benchmark
+            row[lo + jj] += u
+            uu += u * u
+        if p >= emit_from:
+            self_sum[g] += uu
+    return s_d, self_sum

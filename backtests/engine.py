@@ -300,13 +300,7 @@ def run_engine(
     n_rows = t_rows + pad_b + pad_a
 
     do_placebo = "placebo" in need and placebo_draws > 0
-    use_kernel = (
-        numba_enabled()
-        and model in ("raw", "mean", "market")
-        and k <= 1
-        and not do_placebo
-        and not ("kp" in need and n_groups * n_rows * l_nom > _KP_DENSE_CELLS)
-    )
+    use_kernel = numba_enabled() and model in ("raw", "mean", "market") and k <= 1 and not do_placebo
     # the kernel writes every cell of the per-pair outputs: no need to fill them first
     full = (lambda shape, v: np.empty(shape)) if use_kernel else np.full
     fit = EstimationFit(
@@ -337,7 +331,11 @@ def run_engine(
         # one accumulator per CAR window: deviations over estimation + window days
         acc["rank_sum"] = [np.zeros((n_groups, l_nom + (w1 - w0 + 1))) for (w0, w1) in car_windows]
         acc["rank_cnt"] = [np.zeros((n_groups, l_nom + (w1 - w0 + 1))) for (w0, w1) in car_windows]
-    if "kp" in need:
+    if "kp" in need and use_kernel:
+        # compiled path: lagged cross sums of the day-0 row sums (kp_lag_sums), self sums
+        acc["kp_lags"] = None
+        acc["kp_self"] = np.zeros(n_groups)
+    elif "kp" in need:
         # sum of u over the pairs with the same key = group * n_rows + day-0 row: dense when
         # small, else a sorted (keys, sums) table merged after every chunk
         acc["kp_nrows"] = n_rows
@@ -361,7 +359,6 @@ def run_engine(
     win_off = np.arange(a, b + 1)
     est_off = np.arange(c, d + 1)
 
-    assert not (use_kernel and "kp" in need and acc["kp_dense"] is None)
     path = "numba" if use_kernel else "numpy"
     if n == 0:
         return EngineResult(fit, reason, n_missing, ar, sar, car, car_se, scar, car_days, rows_out, acc, path)
@@ -547,10 +544,8 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     p64 = np.asarray(pos, dtype=np.int64)
     g64 = np.asarray(groups, dtype=np.int64)
 
-    def new_acc(first: bool):
+    def new_acc():
         z = np.zeros
-        # the first thread adds the (large) Kolari-Pynnonen day sums into acc itself
-        kp_shape = acc["kp_dense"].shape if flags["kp"] else (1, 1)
         return [
             z((5, n_groups, w_len)) if flags["sar"] else z((5, 1, 1)),
             z((n_groups, l_nom)) if flags["bw"] else z((1, 1)),
@@ -558,8 +553,6 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
             z((2, n_groups)),
             [z((n_groups, wd)) for wd in widths] if flags["rank"] else [],
             [z((n_groups, wd)) for wd in widths] if flags["rank"] else [],
-            acc["kp_dense"] if first and flags["kp"] else z(kp_shape),
-            acc["kp_self"] if first and flags["kp"] else z(n_groups),
         ]
 
     sar_dummy = np.zeros((1, 1))
@@ -574,13 +567,13 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
             _kernels.pairs_kernel(
                 x, m, has_m, observed, obs_rows, obs_start, n_obs, s64, p64, g64, ix,
                 a, b, c, d, model_code, int(min_estimation), bool(allow_gaps),
-                gmean, n_inf, win_lo, win_hi, pad_b, n_rows,
+                gmean, n_inf, win_lo, win_hi,
                 flags["sar"], flags["sar_pairs"], flags["bw"], flags["gsign"], flags["rank"],
-                flags["kp"], flags["kp_pairs"], do_rows,
+                flags["kp_pairs"], do_rows,
                 fit.n_est, fit.sigma, fit.dof, fit.params, fit.ssr, rcode, n_missing,
                 ar, sar if flags["sar_pairs"] else sar_dummy, car, car_se, scar, car_days,
                 rows_out if do_rows else rows_dummy,
-                accs[0], accs[1], accs[2], accs[3], e_o, accs[6], accs[7], kp_u, kp_rows,
+                accs[0], accs[1], accs[2], accs[3], e_o, kp_u, kp_rows,
             )  # fmt: skip
             if flags["rank"]:
                 kept = rcode[ix] == 0
@@ -599,21 +592,22 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     order = np.argsort(s64.astype(np.int16) if n_series_max(s64) < 2**15 else s64, kind="stable")
     n_thr = max(1, min(_KERNEL_MAX_THREADS, os.cpu_count() or 1, n // _KERNEL_MIN_PAIRS_PER_THREAD))
     parts = np.array_split(order, n_thr)
-    accs = [new_acc(i == 0) for i in range(len(parts))]
-    if n_thr == 1:
+    accs = [new_acc() for _ in parts]
+    if len(parts) == 1:
         work(parts[0], accs[0])
     else:
-        with ThreadPoolExecutor(n_thr) as ex:
+        with ThreadPoolExecutor(len(parts)) as ex:
             list(ex.map(work, parts, accs))
+    del order, parts
     tot = accs[0]
     for other in accs[1:]:
-        for j in range(8):
+        for j in range(6):
             if isinstance(tot[j], list):
                 for wi in range(len(tot[j])):
                     tot[j][wi] += other[j][wi]
             else:
                 tot[j] += other[j]
-    sar_acc, bw_sum, bw_cnt, gs_acc, r_sum, r_cnt, kp_dense, kp_self = tot
+    sar_acc, bw_sum, bw_cnt, gs_acc, r_sum, r_cnt = tot
     if flags["sar"]:
         for j, key in enumerate(("sar_n", "sar_s1", "sar_s2", "sar_pos", "sar_var")):
             acc[key] += sar_acc[j]
@@ -627,8 +621,35 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
         for wi in range(n_win):
             acc["rank_sum"][wi] += r_sum[wi]
             acc["rank_cnt"][wi] += r_cnt[wi]
-    # kp_dense / kp_self are acc["kp_dense"] / acc["kp_self"] themselves (the first thread's)
-    del kp_dense, kp_self
+    if flags["kp"]:
+        # Kolari-Pynnonen (index calendar): one more read of the kept pairs' estimation windows
+        # in day-0 order, keeping only as many day-0 rows as the longest tested window
+        kept_p = np.flatnonzero(rcode == 0)
+        kept_p = kept_p[np.argsort(p64[kept_p], kind="stable")]
+        n_lags = max(1, min(max(w1 - w0 + 1 for w0, w1 in car_windows), l_nom))
+        icpt = np.ascontiguousarray(fit.params[:, 0])
+        beta = np.ascontiguousarray(fit.params[:, 1]) if model == "market" else np.zeros(n)
+        # threads take consecutive ranges of day-0 rows, each starting n_lags - 1 rows early
+        p_sorted = p64[kept_p]
+        cuts = [int(p_sorted[len(p_sorted) * k // n_thr]) for k in range(1, n_thr)] if len(p_sorted) else []
+        emit = [np.iinfo(np.int64).min, *cuts]
+        ends = [*cuts, np.iinfo(np.int64).max]
+
+        def lag_part(k):
+            lo_i = np.searchsorted(p_sorted, emit[k] - (n_lags - 1) if k else emit[k], side="left")
+            hi_i = np.searchsorted(p_sorted, ends[k], side="left")
+            return _kernels.kp_lag_sums(
+                x, m, has_m, s64, p64, g64, kept_p[lo_i:hi_i], icpt, beta, fit.ssr, fit.n_est,
+                c, l_nom, n_lags, n_groups, emit[k],
+            )  # fmt: skip
+
+        if n_thr == 1:
+            outs = [lag_part(0)]
+        else:
+            with ThreadPoolExecutor(n_thr) as ex:
+                outs = list(ex.map(lag_part, range(n_thr)))
+        acc["kp_lags"] = sum(o[0] for o in outs)
+        acc["kp_self"] = sum(o[1] for o in outs)
     reason[:] = _REASON_OF_CODE[rcode]
     return int(n_inf.sum())
 

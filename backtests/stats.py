@@ -298,6 +298,27 @@ def kp_rbar_delta(
     return _kp_finish(s_d, self_sum, l_nom, n, lengths, tmax)
 
 
+def kp_rbar_from_lags(
+    s_d: np.ndarray, self_sum: float, l_nom: int, n: int, lengths
+) -> tuple[float, np.ndarray]:
+    """:func:`kp_rbar_delta` from its lagged cross sums, computed elsewhere.
+
+    Parameters
+    ----------
+    s_d : ndarray, shape (K,)
+        s_d[k] = sum over day-0 rows r of <A[r][k:], A[r + k][:L - k]>, A[r] the summed
+        standardised residuals of the pairs with day 0 at row r (e.g. by
+        :func:`backtests._kernels.kp_lag_sums`); lags beyond K count as 0.
+    self_sum, l_nom, n, lengths
+        As in :func:`kp_rbar_delta`.
+    """
+    lengths = np.asarray(list(lengths), dtype=int)
+    tmax = int(lengths.max()) if len(lengths) else 1
+    full = np.zeros(max(tmax, len(s_d)))
+    full[: len(s_d)] = s_d
+    return _kp_finish(full[:tmax], self_sum, l_nom, n, lengths, tmax)
+
+
 def _kp_finish(s_d, self_sum, l_nom, n, lengths, tmax):
     """rbar (daily, per window length) from the lagged cross sums ``s_d`` of kp_rbar_delta."""
     s_d[0] -= self_sum

@@ -504,30 +504,7 @@ def event_study(
     kept = cand[kept_local]
     kcodes = codes[kept_local]
     rel = list(range(a, b + 1))
-    pdf = pd.DataFrame(
-        {
-            "event_id": _take(pairs["event_id"], kept),
-            "series": _take(pairs["series"], kept),
-            "day0": pairs["day0"].to_numpy()[kept],
-            "n_est": fit.n_est[kept_local],
-            "sigma": fit.sigma[kept_local],
-            "dof": fit.dof[kept_local],
-        }
-    )
-    if model == "mean":
-        pdf["mean"] = fit.params[kept_local, 0]
-    elif model == "market":
-        pdf["alpha"] = fit.params[kept_local, 0]
-        pdf["beta"] = fit.params[kept_local, 1]
-    elif model == "factor":
-        pdf["alpha"] = fit.params[kept_local, 0]
-        for j, name in enumerate(bench_names):
-            pdf[f"beta_{name}"] = fit.params[kept_local, 1 + j]
-    for gc in gcols:
-        if gc not in pdf.columns:
-            pdf[gc] = _take(pairs[gc], kept)
-    if merged_ids is not None:
-        pdf["merged_ids"] = [merged_ids.get(i, "") for i in kept]
+    nk = len(kept)
     # compact the AR matrix to the kept pairs in place (kept_local is ascending, so every row
     # moves up or stays: a short copy per step, never a second full matrix)
     ar_k = _compact_rows(res.ar, kept_local)
@@ -547,31 +524,14 @@ def event_study(
         )
         return pd.DataFrame(ar_k, index=mi, columns=pd.Index(rel, name="rel_day"), copy=False)
 
-    nk = len(kept)
-    car_df = pd.DataFrame(
-        {
-            "event_id": _take(pairs["event_id"], np.repeat(kept, len(wins))),
-            "series": _take(pairs["series"], np.repeat(kept, len(wins))),
-            "start": np.tile([w[0] for w in wins], nk),
-            "end": np.tile([w[1] for w in wins], nk),
-            "car": res.car[kept_local].ravel(),
-            "se": res.car_se[kept_local].ravel(),
-            "scar": res.scar[kept_local].ravel(),
-            "n_days": res.car_days[kept_local].ravel(),
-        }
-    )
-    # what the tests need of the per-pair arrays, for the kept pairs; free the rest
+    # ---------------------------------------------------------------- tests, per group
+    # (first, so that the engine's test accumulators are freed before the long tables are built)
     per_pair = {
         "car": res.car[kept_local],
         "scar": res.scar[kept_local],
         "dof": fit.dof[kept_local],
         "n_est": fit.n_est[kept_local],
     }
-    res.car = res.car_se = res.scar = res.car_days = res.fit = fit = None
-    for gc in gcols:
-        if gc not in ("event_id", "series"):
-            car_df[gc] = _take(pairs[gc], np.repeat(kept, len(wins)))
-
     caar_parts: list[tuple[int, dict]] = []
     placebo_parts: list[tuple[int, np.ndarray]] = []
     daily_parts: list[tuple[int, str, dict]] = []
@@ -595,7 +555,53 @@ def event_study(
         test_parts.extend((g, name, r) for name, r in windows.items())
         if "placebo" in windows:
             placebo_parts.append((g, windows["placebo"].pop("_draws")))
-    res = per_pair = None  # free the engine's arrays before the last tables
+    res.acc = res.rows = per_pair = None  # the accumulators (Kolari-Pynnonen days: large)
+
+    # ---------------------------------------------------------------- pairs and CARs
+    pdf = pd.DataFrame(
+        {
+            "event_id": _take(pairs["event_id"], kept),
+            "series": _take(pairs["series"], kept),
+            "day0": pairs["day0"].to_numpy()[kept],
+            "n_est": fit.n_est[kept_local],
+            "sigma": fit.sigma[kept_local],
+            "dof": fit.dof[kept_local],
+        },
+        copy=False,  # fresh arrays: no second copy
+    )
+    if model == "mean":
+        pdf["mean"] = fit.params[kept_local, 0]
+    elif model == "market":
+        pdf["alpha"] = fit.params[kept_local, 0]
+        pdf["beta"] = fit.params[kept_local, 1]
+    elif model == "factor":
+        pdf["alpha"] = fit.params[kept_local, 0]
+        for j, name in enumerate(bench_names):
+            pdf[f"beta_{name}"] = fit.params[kept_local, 1 + j]
+    for gc in gcols:
+        if gc not in pdf.columns:
+            pdf[gc] = _take(pairs[gc], kept)
+    if merged_ids is not None:
+        pdf["merged_ids"] = [merged_ids.get(i, "") for i in kept]
+    res.fit = fit = None
+    rep = np.repeat(kept, len(wins))
+    car_df = pd.DataFrame(
+        {
+            "event_id": _take(pairs["event_id"], rep),
+            "series": _take(pairs["series"], rep),
+            "start": np.tile([w[0] for w in wins], nk),
+            "end": np.tile([w[1] for w in wins], nk),
+            "car": res.car[kept_local].ravel(),
+            "se": res.car_se[kept_local].ravel(),
+            "scar": res.scar[kept_local].ravel(),
+            "n_days": res.car_days[kept_local].ravel(),
+        },
+        copy=False,
+    )
+    res = None  # free the engine's arrays before the last tables
+    for gc in gcols:
+        if gc not in ("event_id", "series"):
+            car_df[gc] = _take(pairs[gc], rep)
 
     def _frame(parts, index_name, index_vals, cols):
         """Stack per-group result arrays into one long frame (one DataFrame build)."""
@@ -963,7 +969,10 @@ def _battery(res, per_pair, ar, day, kl, gl, g, tests, wins, window, l_nom, cale
         daily["bmp"], windows["bmp"] = bmp_d, bmp_w
     if "kolari_pynnonen" in tests:
         lengths = [w1 - w0 + 1 for (w0, w1) in wins]
-        if calendar == "index":
+        if calendar == "index" and acc.get("kp_lags") is not None:  # compiled path
+            rd, rw = st.kp_rbar_from_lags(acc["kp_lags"][g], acc["kp_self"][g], l_nom, n, lengths)
+            rd = np.full(b - a + 1, rd)
+        elif calendar == "index":
             p_rows, a_rows = eng.kp_group(acc, g)
             rd, rw = st.kp_rbar_delta(a_rows, acc["kp_self"][g], l_nom, n, lengths, p=p_rows)
             rd = np.full(b - a + 1, rd)

@@ -76,8 +76,13 @@ def test_engine_matches_naive_oracle(case):
     check_oracle(*case)
 
 
-def test_kp_fast_path_equals_pairwise_path_on_index_calendar():
-    """The day-aggregated Kolari-Pynnonen sum equals the pair-level sparse computation."""
+@pytest.mark.parametrize("path", ["numba", "numpy"])
+def test_kp_fast_path_equals_pairwise_path_on_index_calendar(path, monkeypatch):
+    """The day-aggregated Kolari-Pynnonen sums (numpy: day-0 rows x days; numba: lagged cross
+    sums over a ring of rows) equal the pair-level sparse computation."""
+    if path == "numba" and not eng.numba_enabled():
+        pytest.skip("numba not installed")
+    monkeypatch.setenv("NEWSBT_NO_NUMBA", "1" if path == "numpy" else "0")
     rng = np.random.default_rng(11)
     t, n_series, n = 300, 5, 40
     vals = rng.normal(size=(t, n_series)) + rng.normal(size=(t, 1))
@@ -99,8 +104,12 @@ def test_kp_fast_path_equals_pairwise_path_on_index_calendar():
     keep = res.reason == ""
     nk = int(keep.sum())
     pad_b = 50
-    p_rows, a_rows = eng.kp_group(res.acc, 0)
-    d1, w1 = bst.kp_rbar_delta(a_rows, res.acc["kp_self"][0], 48, nk, [7, 2], p=p_rows)
+    assert res.path == path
+    if path == "numba":
+        d1, w1 = bst.kp_rbar_from_lags(res.acc["kp_lags"][0], res.acc["kp_self"][0], 48, nk, [7, 2])
+    else:
+        p_rows, a_rows = eng.kp_group(res.acc, 0)
+        d1, w1 = bst.kp_rbar_delta(a_rows, res.acc["kp_self"][0], 48, nk, [7, 2], p=p_rows)
     est_cols = res.acc["kp_rows"][keep] + pad_b
     win_cols = res.rows[keep] + pad_b
     d2, w2 = bst.kp_rbar_pairs(res.acc["kp_u"][keep], est_cols, win_cols, t + 100, [(-2, 4), (0, 1)], -2)

@@ -101,8 +101,12 @@ def _mid_panel(seed=3, t=400, n_series=12, n_ev=150):
 @pytest.mark.parametrize("model", ["raw", "mean", "market"])
 @pytest.mark.parametrize("calendar", ["index", "observed"])
 @pytest.mark.parametrize("group_by", [None, "grp"])
-def test_numba_and_numpy_paths_agree(model, calendar, group_by):
+@pytest.mark.parametrize("threads", [1, 3])
+def test_numba_and_numpy_paths_agree(model, calendar, group_by, threads, monkeypatch):
     ch, mkt, ev = _mid_panel()
+    if threads > 1:  # split the 150 pairs over 3 kernel threads (as 100,000 pairs would be)
+        monkeypatch.setattr(eng, "_KERNEL_MIN_PAIRS_PER_THREAD", 10)
+        monkeypatch.setattr(eng.os, "cpu_count", lambda: threads)
     kw = {
         "window": (-3, 5),
         "estimation": (-60, -5),
