@@ -227,6 +227,9 @@ def _normalise_dates(values: pd.Series, field: str) -> pd.Series:
         raise InputFormatError(f"events: column {field!r} has values that are not dates ({exc})") from None
     if getattr(d.dt, "tz", None) is not None:
         d = d.dt.tz_localize(None)
+    ns = d.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    if not d.isna().any() and (ns % (86_400 * 10**9) == 0).all():
+        return d  # already dates (midnight)
     return d.dt.normalize()
 
 
@@ -407,25 +410,30 @@ def event_study(
     _check_unique_pairs(pairs, eid_codes, len(eid_levels), ser_codes, len(ser_levels))
     s_idx = np.append(pd.Index(columns).get_indexer(ser_levels), -1)[ser_codes]  # code -1: missing
     del ser_codes, ser_levels
-    unknown = (reason == "") & (s_idx < 0)
+    open_ = reason == ""  # pairs not excluded yet (kept in step with reason)
+    unknown = open_ & (s_idx < 0)
     reason[unknown] = "unknown_series"
+    open_ &= ~unknown
     detail[unknown] = [f"series {v!r} is not a column of changes" for v in pairs["series"][unknown]]
     s_arr = np.maximum(s_idx, 0).astype(np.int64)
     date_ns = pairs["date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    nat = (reason == "") & pairs["date"].isna().to_numpy()
+    nat = open_ & pairs["date"].isna().to_numpy()
     reason[nat] = "missing_date"
+    open_ &= ~nat
     detail[nat] = "event has no date"
     if calendar == "observed" and np.isinf(values).any():  # own trading days: finite values only
         values = eng.inf_to_nan(values)
     valid = ~np.isnan(values) if calendar == "observed" else np.broadcast_to(True, values.shape)
     dates_ns = idx.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     pos, n_obs = eng.locate_day0(valid, dates_ns, s_arr, date_ns, calendar)
-    out_d = (reason == "") & (pos < 0)
+    out_d = open_ & (pos < 0)
     reason[out_d] = "date_outside_data"
+    open_ &= ~out_d
     if out_d.any():
         detail[out_d] = f"date outside the data ({idx[0].date()} to {idx[-1].date()}, own observations)"
-    out_w = (reason == "") & ((pos + a < 0) | (pos + b >= n_obs[s_arr]))
+    out_w = open_ & ((pos + a < 0) | (pos + b >= n_obs[s_arr]))
     reason[out_w] = "window_outside_data"
+    open_ &= ~out_w
     if out_w.any():
         first = -pos[out_w]
         last = n_obs[s_arr][out_w] - 1 - pos[out_w]
@@ -440,11 +448,12 @@ def event_study(
     pairs["day0"] = day0
 
     # ---------------------------------------------------------------- overlaps
-    cand = np.flatnonzero(reason == "")
+    cand = np.flatnonzero(open_)
     overlaps, merged_ids = _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail)
 
     # ---------------------------------------------------------------- groups and engine
-    cand = np.flatnonzero(reason == "")
+    if overlap != "keep":
+        cand = cand[reason[cand] == ""]
     if gcols:
         keys = pairs.loc[:, gcols].iloc[cand]
         codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
@@ -466,7 +475,7 @@ def event_study(
         need.add("placebo")
     if {"patell", "bmp", "kolari_pynnonen"} & set(tests):
         need.add("sar")
-    del s_idx, date_ns, day0, okp, out_d, out_w, unknown, nat
+    del s_idx, date_ns, day0, okp, out_d, out_w, unknown, nat, open_
     s_c, p_c = s_arr[cand], pos[cand]
     del s_arr, pos
     res = eng.run_engine(
@@ -558,10 +567,11 @@ def event_study(
     res.acc = res.rows = per_pair = None  # the accumulators (Kolari-Pynnonen days: large)
 
     # ---------------------------------------------------------------- pairs and CARs
+    eid_k, ser_k = _take(pairs["event_id"], kept), _take(pairs["series"], kept)
     pdf = pd.DataFrame(
         {
-            "event_id": _take(pairs["event_id"], kept),
-            "series": _take(pairs["series"], kept),
+            "event_id": eid_k,
+            "series": ser_k,
             "day0": pairs["day0"].to_numpy()[kept],
             "n_est": fit.n_est[kept_local],
             "sigma": fit.sigma[kept_local],
@@ -586,9 +596,9 @@ def event_study(
     res.fit = fit = None
     rep = np.repeat(kept, len(wins))
     car_df = pd.DataFrame(
-        {
-            "event_id": _take(pairs["event_id"], rep),
-            "series": _take(pairs["series"], rep),
+        {  # (one window: the same immutable id arrays as the pairs table)
+            "event_id": eid_k if len(wins) == 1 else _take(pairs["event_id"], rep),
+            "series": ser_k if len(wins) == 1 else _take(pairs["series"], rep),
             "start": np.tile([w[0] for w in wins], nk),
             "end": np.tile([w[1] for w in wins], nk),
             "car": res.car[kept_local].ravel(),
@@ -850,10 +860,12 @@ def _row_of(valid: np.ndarray, s: np.ndarray, pos: np.ndarray, calendar: str) ->
     return rr[start[s] + pos]
 
 
-def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
+def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail, defer=True):
     """Detect overlapping event windows on one series; apply ``overlap``.
 
-    Returns a builder of the ``overlaps`` table (called on first access) and the merged ids."""
+    Returns a builder of the ``overlaps`` table (called on first access) and the merged ids.
+    With ``overlap="keep"`` nothing changes for the pairs, so the detection itself waits for
+    the first access to the table."""
 
     def empty():
         return pd.DataFrame(columns=_OVERLAP_COLS)
@@ -861,6 +873,13 @@ def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail):
     merged = {} if overlap == "merge" else None
     if len(cand) < 2:
         return empty, merged
+    if overlap == "keep" and defer:
+
+        def later(cand=cand, s_arr=s_arr, pos=pos) -> pd.DataFrame:
+            table, _ = _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail, defer=False)
+            return table()
+
+        return later, merged
     # by series, then day 0, then input order: one sort of one unique integer key
     span = int(pos[cand].max()) + 1
     key = s_arr[cand].astype(np.int64) * span + pos[cand]
