@@ -451,13 +451,13 @@ def _simulate(design, n_studies, n_events=40, rho=0.2, seed=0):
     return ch, ev
 
 
-N_STUDIES = 1000
+N_STUDIES = 2000
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("design", ["independent", "one_date", "consecutive"])
 def test_size_on_null_data(design):
-    """5 % tests reject 3-7 % of 1,000 seeded null studies of 40 events each (CAR[-1, 1]).
+    """5 % tests reject 3-7 % of 2,000 seeded null studies of 40 events each (CAR[-1, 1]).
 
     Independent dates (independent series): every test holds its size. All events on one date,
     or on four consecutive dates, with residual correlation 0.2: Kolari-Pynnonen holds 3-7 %
