@@ -5,11 +5,15 @@ its numpy path. ``NEWSBT_NO_NUMBA=1`` in the environment makes the engine ignore
 
 One pass of :func:`pairs_kernel` handles a list of event-series pairs (``raw``, ``mean`` or
 one-benchmark ``market`` model, either calendar) directly from the panel, without prefix sums:
-for each pair it reads its estimation window once (counts and sums), fits the model on deviations
-from the window means (two-pass, so no digits are lost to a series' level), computes the
-residuals and the SSR from them, then the event-window AR / SAR / CAR and, for kept pairs, adds
-the estimation residuals and SARs to the per-group accumulators of the test
-battery. Units: every output is in the unit of the panel (SAR and ranks are dimensionless).
+for each pair it reads its estimation window once (count and sums of the values shifted by the
+series' means, so no digits are lost to a series' level), fits the model, computes the
+residuals and the SSR from them (adding them to the Brown-Warner sums in the same pass), then
+the event-window AR / SAR / CAR and, for kept pairs, adds the SARs and estimation residuals to
+the per-group accumulators of the test battery. :func:`kp_lag_sums` reduces the standardised
+residuals to the lagged cross sums of Kolari-Pynnonen; :func:`ar_day_stats` gives the per-day
+AR statistics (t test, Brown-Warner, CAAR). Loops over days are written with selects rather
+than branches on missing values, so that they vectorise. Units: every output is in the unit of
+the panel (SAR and ranks are dimensionless).
 """
 
 from __future__ import annotations
