@@ -58,7 +58,9 @@ class EventStudy:
     Attributes
     ----------
     pairs : DataFrame
-        One row per kept event-series pair: ``event_id``, ``series``, ``day0``, ``n_est`` (L_i,
+        One row per kept event-series pair (by series in the column order of ``changes``, events
+        in their input order within a series; ``ar`` and ``car`` follow the same order):
+        ``event_id``, ``series``, ``day0``, ``n_est`` (L_i,
         days), ``sigma`` (input unit), ``dof``, model parameters (``mean``; or ``alpha``, ``beta``;
         or ``alpha`` and ``beta_<column>``), group columns.
     ar : DataFrame
@@ -462,6 +464,14 @@ def event_study(
         codes = np.zeros(len(cand), dtype=np.int64)
         group_keys = [()]
     codes = np.asarray(codes, dtype=np.int64)
+    # kept pairs come out sorted by series (the column order of changes), events in their input
+    # order within a series: the engine then reads each column while it is in cache and writes
+    # its per-pair outputs in sequence (not scattered), and every table follows that order
+    s_cand = s_arr[cand]
+    by_series = np.argsort(
+        s_cand.astype(np.int16) if len(cand) and s_cand.max() < 2**15 else s_cand, kind="stable"
+    )
+    cand, codes = cand[by_series], codes[by_series]
     need = set()
     if "brown_warner" in tests:
         need.add("bw")
