@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import re
+import urllib.parse
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,7 +48,14 @@ import pandas as pd
 from signals._timeparse import parse_timestamps, resolve_tz
 from signals.errors import ConfigError, InputFormatError, InputNotFoundError
 
-__all__ = ["ARTICLE_COLUMNS", "REJECT_COLUMNS", "dedupe_articles", "read_articles", "sample_articles"]
+__all__ = [
+    "ARTICLE_COLUMNS",
+    "REJECT_COLUMNS",
+    "canonical_url",
+    "dedupe_articles",
+    "read_articles",
+    "sample_articles",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +121,91 @@ def _clean_text(s: pd.Series) -> pd.Series:
     if s.str.contains("<|&", regex=True).any():
         s = s.str.replace(_TAG_RE, " ", regex=True).map(html.unescape)
     return s.str.replace(_WS_RE, " ", regex=True).str.strip().astype(object)
+
+
+# query parameters that only say where a reader came from (analytics, campaign, referral)
+_TRACKING_PARAMS = frozenset(
+    [
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "ref",
+        "ref_src",
+        "cmpid",
+        "cmp",
+        "ocid",
+        "smid",
+        "taid",
+        "ito",
+        "mod",
+        "rss",
+        "feedtype",
+        "ns_mchannel",
+        "ns_source",
+        "ns_campaign",
+        "ns_linkname",
+        "ns_fee",
+    ]
+)
+
+
+def canonical_url(url: str) -> str:
+    """The dedup key of an article URL: the same page under its usual disguises gets one key.
+
+    Scheme (http/https), letter case of the host, a leading ``www.``, default ports, a
+    trailing slash, tracking parameters (``utm_*``, ``fbclid``, ``gclid``, ``mod``, ``ref``,
+    ... see ``_TRACKING_PARAMS``) and the order of the remaining query parameters are ignored.
+    The path keeps its case and the fragment is kept: live blogs give each post its own
+    ``#anchor`` on one page (seen in the CNN rows of the real RSS sample). Text that is not a
+    URL with a host is returned stripped, unchanged otherwise.
+
+    Parameters
+    ----------
+    url : str
+        As read from the feed ("" when absent).
+
+    Returns
+    -------
+    str
+        ``host/path?sorted-query#fragment`` (or the stripped input).
+    """
+    text = url.strip()
+    try:
+        parts = urllib.parse.urlsplit(text)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:  # malformed (e.g. a bad port): keep the text as its own key
+        return text
+    if not host:
+        return text
+    if host.startswith("www."):
+        host = host[4:]
+    if port is not None and port not in (80, 443):
+        host = f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if not (k.lower().startswith("utm_") or k.lower() in _TRACKING_PARAMS)
+    ]
+    path = parts.path.rstrip("/")
+    q = urllib.parse.urlencode(sorted(query))
+    return f"{host}{path}" + (f"?{q}" if q else "") + (f"#{parts.fragment}" if parts.fragment else "")
+
+
+def _canonical_urls(urls: pd.Series) -> pd.Series:
+    """:func:`canonical_url` of every URL (each distinct URL parsed once; "" stays "")."""
+    uniq = pd.unique(urls.astype(str))
+    table = {u: (canonical_url(u) if u else "") for u in uniq}
+    return urls.astype(str).map(table)
 
 
 def _stable_id(key: str) -> str:
@@ -465,7 +558,8 @@ def _expand(source: Any) -> list[str | Path]:
 
 # ----------------------------------------------------------------------------- dedup
 def dedupe_articles(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Remove duplicate articles: the same URL, or the same normalised title from the same source
+    """Remove duplicate articles: the same URL (by :func:`canonical_url`: tracking parameters,
+    scheme, ``www.``, trailing slash and query order ignored), or the same normalised title from the same source
     within 48 hours of the kept (earliest) article.
 
     Parameters
@@ -497,8 +591,9 @@ def dedupe_articles(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     why = np.full(n, "", dtype=object)
     url = df["url"].to_numpy(dtype=object)
     has_url = url != ""
-    first_id = df.groupby("url", sort=False)["article_id"].transform("first").to_numpy(dtype=object)
-    url_dup = has_url & df["url"].duplicated().to_numpy()
+    url_key = _canonical_urls(df["url"])  # the same page under tracking parameters etc.
+    first_id = df.groupby(url_key, sort=False)["article_id"].transform("first").to_numpy(dtype=object)
+    url_dup = has_url & url_key.duplicated().to_numpy()
     dup_of[url_dup] = first_id[url_dup]
     why[url_dup] = "duplicate_url"
 

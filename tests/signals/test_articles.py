@@ -371,3 +371,60 @@ def test_dedup_tie_on_time_and_url_does_not_depend_on_row_order():
     b = signals.read_articles(df.iloc[[0, 2, 1]])
     pd.testing.assert_frame_equal(a.drop(columns="origin"), b.drop(columns="origin"))
     assert len(a) == 1 and a["n_duplicates"].iloc[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://www.reuters.com/markets/yen-jumps/", "http://reuters.com/markets/yen-jumps"),
+        ("https://WSJ.com/articles/x?mod=rss_markets_main", "https://wsj.com/articles/x"),
+        ("https://a.com/p?id=3&utm_source=tw&utm_medium=social", "https://a.com/p?id=3"),
+        ("https://a.com/p?b=2&a=1#h_1", "https://a.com/p/?a=1&b=2#h_1"),
+        ("https://a.com:443/p?fbclid=XYZ&gclid=1", "https://a.com/p"),
+    ],
+)
+def test_canonical_url_ignores_disguises(a, b):
+    assert signals.articles.canonical_url(a) == signals.articles.canonical_url(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("https://a.com/Markets/X", "https://a.com/markets/x"),  # paths are case-sensitive
+        ("https://a.com/p?id=3", "https://a.com/p?id=4"),  # a real parameter
+        ("https://a.com/p", "https://b.com/p"),
+        ("https://a.com:8080/p", "https://a.com/p"),  # another port, another site
+        # live blogs: one page, a post per anchor (CNN in the real RSS sample)
+        ("https://cnn.com/uk/live-news/truss#h_2adf", "https://cnn.com/uk/live-news/truss#h_7d79"),
+    ],
+)
+def test_canonical_url_keeps_what_names_the_page(a, b):
+    assert signals.articles.canonical_url(a) != signals.articles.canonical_url(b)
+
+
+def test_canonical_url_leaves_non_urls_alone():
+    assert signals.articles.canonical_url("  urn:isbn:123 ") == "urn:isbn:123"
+    assert signals.articles.canonical_url("http://[bad") == "http://[bad"
+    assert signals.articles.canonical_url("") == ""
+
+
+def test_dedup_by_url_sees_through_tracking_parameters():
+    t0 = pd.Timestamp("2025-05-02 02:00", tz="UTC")
+    df = pd.DataFrame(
+        {
+            "published": [t0, t0 + pd.Timedelta("1h"), t0 + pd.Timedelta("2h")],
+            "title": ["Kato: Treasuries a card", "Japan's Treasury card (RSS)", "Other story"],
+            "source": ["A", "B", "A"],
+            "url": [
+                "https://news.example.com/2025/05/02/kato-treasuries/",
+                "http://www.news.example.com/2025/05/02/kato-treasuries?utm_source=rss&mod=feed",
+                "https://news.example.com/2025/05/02/other",
+            ],
+        }
+    )
+    arts, rej = signals.read_articles(df, errors="collect")
+    assert len(arts) == 2 and rej["reason"].tolist() == ["duplicate_url"]
+    first = arts.loc[arts["title"] == "Kato: Treasuries a card"]
+    assert rej["duplicate_of"].iloc[0] == first["article_id"].iloc[0]
+    assert first["n_duplicates"].iloc[0] == 1
+    assert first["url"].iloc[0] == df["url"].iloc[0]  # the URL as read is kept
