@@ -11,6 +11,7 @@ from backtests.errors import (
     InputNotFoundError,
     NewsbtError,
     NewsbtWarning,
+    NoDataInRangeError,
     UnknownSeriesError,
 )
 from backtests.market import (
@@ -33,6 +34,7 @@ __all__ = [
     "CacheError",
     "ConfigError",
     "DataUnavailableError",
+    "NoDataInRangeError",
     "EventStudy",
     "InputFormatError",
     "InputNotFoundError",

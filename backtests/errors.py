@@ -8,6 +8,7 @@ from signals.errors import (
     InputNotFoundError,
     NewsbtError,
     NewsbtWarning,
+    NoDataInRangeError,
     UnknownSeriesError,
 )
 
@@ -15,6 +16,7 @@ __all__ = [
     "CacheError",
     "ConfigError",
     "DataUnavailableError",
+    "NoDataInRangeError",
     "InputFormatError",
     "InputNotFoundError",
     "NewsbtError",

@@ -48,6 +48,11 @@ class DataUnavailableError(NewsbtError, RuntimeError):
     exit_code = 3
 
 
+class NoDataInRangeError(DataUnavailableError):
+    """The source answered, but has no values in the requested date range (not a failure: the
+    range is outside what it publishes, e.g. before a series begins)."""
+
+
 class CacheError(NewsbtError, OSError):
     """The local cache is corrupt or cannot be written."""
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from backtests.market._net import Opener, fetch_bytes
 from backtests.market._parse import to_float
-from signals.errors import DataUnavailableError, InputFormatError, InputNotFoundError
+from signals.errors import InputFormatError, InputNotFoundError, NoDataInRangeError
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ def fetch(
         pd.Timestamp(start) if start is not None else None : pd.Timestamp(end) if end is not None else None
     ]
     if s.empty:
-        raise DataUnavailableError(
+        raise NoDataInRangeError(
             f"FRED {code}: no values between {start or 'start'} and {end or 'end'}"
             f"{' in ' + str(path) if path else ''}; check the code and dates"
         )

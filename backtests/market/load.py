@@ -5,7 +5,9 @@ user's files or the bundled snapshot.
 
 1. the cache, if it covers the range and was fetched recently (:data:`MAX_AGE`);
 2. else the live sources of the spec in order (``fred``/``mof``/``yfinance``), fetching only the
-   missing ranges and merging them into the cache (when offline they are skipped at once);
+   missing ranges and merging them into the cache (when offline they are skipped at once); a
+   missing head range the publisher has no values for (:class:`NoDataInRangeError`) is
+   remembered as covered, one that fails is warned about and the cached range used;
 3. else an older cache, with a :class:`NewsbtWarning` naming its age (offline, or a refresh that
    failed: the provenance is then ``origin="cache"``, ``stale=True``, and the cache keeps its old
    fetch time, so it is never reported as live);
@@ -35,7 +37,7 @@ from backtests.market._net import online
 from backtests.market.registry import get_spec
 from backtests.market.sample import snapshot_meta, snapshot_values
 from backtests.market.spec import Market, Provenance, SeriesSpec, SourceRef
-from signals.errors import ConfigError, DataUnavailableError, NewsbtWarning
+from signals.errors import ConfigError, DataUnavailableError, NewsbtWarning, NoDataInRangeError
 
 log = logging.getLogger(__name__)
 
@@ -206,8 +208,20 @@ def _from_cache_or_live(
         parts = [entry.values]
         range_start = entry.range_start
         if entry.range_start is not None and (start is None or start < entry.range_start):
-            parts.insert(0, _fetch_live(spec, ref, start, entry.range_start, fetch_kw, entry.values))
-            range_start = start
+            try:
+                parts.insert(0, _fetch_live(spec, ref, start, entry.range_start, fetch_kw, entry.values))
+                range_start = start
+            except NoDataInRangeError as exc:  # the source publishes nothing earlier: covered
+                log.info("%s: %s; the series starts at %s", spec.id, exc, entry.values.index[0].date())
+                range_start = start
+            except DataUnavailableError as exc:  # a failure: keep the cached range, say so
+                warnings.warn(
+                    f"{spec.id}: could not fetch {start.date() if start is not None else 'the start'} to "
+                    f"{entry.range_start.date()} from {ref.source} ({exc}); the data start at "
+                    f"{entry.values.index[0].date()} (the cached range)",
+                    NewsbtWarning,
+                    stacklevel=4,
+                )
         if end is None or end > entry.last_date:
             # the window includes the cache's last value, so a working source always returns something:
             # a failure here is a failed refresh, not "no new values"
@@ -233,7 +247,7 @@ def _from_cache_or_live(
             NewsbtWarning,
             stacklevel=4,
         )
-        if len(parts) == 2:  # a missing head was fetched: keep it
+        if range_start != entry.range_start:  # a missing head was fetched (or found empty): keep it
             meta["fetched_at"] = entry.meta["fetched_at"]
             cache.write_cache(spec.id, ref.source, merged, meta)
         return merged, _cache_prov(spec, ref, entry, stale=True)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from backtests.market._net import Opener, fetch_bytes
 from backtests.market._parse import require_unique_dates, to_float
-from signals.errors import DataUnavailableError, InputFormatError, InputNotFoundError
+from signals.errors import DataUnavailableError, InputFormatError, InputNotFoundError, NoDataInRangeError
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,6 @@ def fetch(
         pd.Timestamp(start) if start is not None else None : pd.Timestamp(end) if end is not None else None
     ]
     if s.empty:
-        raise DataUnavailableError(f"MOF JGB {code}: no values between {start or 'start'} and {end or 'end'}")
+        raise NoDataInRangeError(f"MOF JGB {code}: no values between {start or 'start'} and {end or 'end'}")
     s.name = code
     return s.astype(np.float64)

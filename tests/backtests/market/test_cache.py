@@ -11,7 +11,7 @@ import pytest
 
 import backtests.market.load as load_mod
 from backtests.market import cache, load_market
-from signals.errors import CacheError, DataUnavailableError, NewsbtWarning
+from signals.errors import CacheError, DataUnavailableError, NewsbtWarning, NoDataInRangeError
 
 D = pd.Timestamp
 
@@ -35,8 +35,8 @@ def fake_fred(monkeypatch):
     def fetch(code, *, start=None, end=None, **kw):
         calls.append((start, end))
         s = TRUTH.loc[start:end]
-        if s.empty:
-            raise DataUnavailableError(f"FRED {code}: no values between {start} and {end}")
+        if s.empty:  # as fred.fetch: the publisher answered, with nothing in the range
+            raise NoDataInRangeError(f"FRED {code}: no values between {start} and {end}")
         return s.rename(code)
 
     monkeypatch.setitem(load_mod.LIVE_SOURCES, "fred", (fetch, "fred.stlouisfed.org"))
@@ -74,6 +74,45 @@ def test_incremental_refresh_fetches_only_head_and_tail(fake_fred):
     pd.testing.assert_series_equal(m.levels["ust_10y"], TRUTH, check_names=False, check_freq=False)
     e = cache.read_cache("ust_10y", "fred")
     assert e.range_start == D("2025-03-03") and e.last_date == D("2025-04-30")
+
+
+def test_head_before_the_series_begins_is_asked_once(fake_fred):
+    """The publisher has nothing before 2025-03-03: the cache is used, and that is remembered.
+
+    (The cached range starts on Saturday 1 March, so the head range has no value at all.)"""
+    _seed(TRUTH.loc["2025-03-03":"2025-04-30"], age_days=0.1, range_start="2025-03-01")
+    m = load_market("ust_10y", start="2024-12-02", end="2025-04-30", **KW)
+    assert fake_fred == [(D("2024-12-02"), D("2025-03-01"))]  # the head only; the tail is fresh
+    assert m.levels["ust_10y"].index[0] == D("2025-03-03")
+    assert m.provenance["ust_10y"].source == "fred"
+    assert cache.read_cache("ust_10y", "fred").range_start == D("2024-12-02")
+    fake_fred.clear()
+    load_market("ust_10y", start="2024-12-02", end="2025-04-30", **KW)
+    assert fake_fred == []  # not asked again
+
+
+def test_failed_head_fetch_keeps_the_cache_and_says_so(monkeypatch):
+    """The head fetch fails (network): the cached range is used with a warning, auto does not
+    move on to another source, and the cache's range is not widened."""
+    asked = []
+
+    def flaky(code, *, start=None, end=None, **kw):
+        asked.append((start, end))
+        if start is not None and start < D("2025-03-03"):
+            raise DataUnavailableError(f"FRED {code}: download failed (timed out)")
+        return TRUTH.loc[start:end].rename(code)
+
+    def other(code, **kw):
+        raise AssertionError("auto must not move on to another source")
+
+    monkeypatch.setitem(load_mod.LIVE_SOURCES, "fred", (flaky, "fred.stlouisfed.org"))
+    monkeypatch.setitem(load_mod.LIVE_SOURCES, "yfinance", (other, "query1.finance.yahoo.com"))
+    _seed(TRUTH.loc["2025-03-03":"2025-04-30"], age_days=0.1, range_start="2025-03-03")
+    with pytest.warns(NewsbtWarning, match=r"could not fetch 2024-12-02 to 2025-03-03 from fred.*timed out"):
+        m = load_market("ust_10y", start="2024-12-02", end="2025-04-30", fetch_kw={"fred": {"path": "x"}})
+    assert m.provenance["ust_10y"].source == "fred"
+    assert m.levels["ust_10y"].index[0] == D("2025-03-03")
+    assert cache.read_cache("ust_10y", "fred").range_start == D("2025-03-03")
 
 
 def test_tail_overlap_takes_publisher_revisions(fake_fred):

@@ -24,7 +24,7 @@ from backtests.market import files as files_src
 from backtests.market import fred, load_market, mof, yahoo
 from backtests.market.registry import get_spec
 from backtests.market.sample import snapshot_values
-from signals.errors import DataUnavailableError, NewsbtWarning
+from signals.errors import DataUnavailableError, NewsbtWarning, NoDataInRangeError
 
 START, END = "2020-03-02", "2020-03-31"  # covered by every publisher file (FRED old files end 2021)
 EMPTY = ("1950-01-02", "1950-12-29")  # no source has values then
@@ -244,6 +244,8 @@ def test_empty_range_is_an_error_not_an_empty_result(case, shared_data):
         load_market(case.series, start=EMPTY[0], end=EMPTY[1], source=case.source, **case.kw(shared_data))
     msg = str(ei.value)
     assert case.series in msg or case.code in msg
+    if case.source in ("fred", "mof"):  # the publisher's file answered: "no data", not "failed"
+        assert isinstance(ei.value, NoDataInRangeError)
 
 
 @pytest.mark.parametrize(
