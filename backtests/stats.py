@@ -5,6 +5,8 @@ CAR windows) with NaN for missing values, or on the per-group accumulators built
 :func:`backtests.engine.run_engine`. Each returns a dict of equal-length arrays ``statistic``,
 ``pvalue``, ``n`` (pairs used) and ``n_pos`` (pairs with a positive value, NaN where not
 applicable). Statistics are dimensionless; inputs are in the caller's unit (bp, percent, ...).
+A statistic that is not finite (zero dispersion, e.g. a day whose only ARs are identical) gets a
+NaN p-value: no evidence either way, and no significance stars.
 
 References: Brown & Warner (1985), Patell (1976), Boehmer, Musumeci & Poulsen (1991),
 Kolari & Pynnonen (2010), Corrado (1989), Cowan (1992), Wilcoxon (1945).

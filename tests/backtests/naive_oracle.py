@@ -16,6 +16,17 @@ import pandas as pd
 from scipy import stats as sps
 
 
+def _pt(s, df):
+    """Two-sided Student-t p-value; NaN when the statistic is not finite (zero dispersion, e.g.
+    a day whose only ARs are identical: no evidence either way; the engine's convention)."""
+    return 2 * sps.t.sf(abs(s), df) if math.isfinite(s) else float("nan")
+
+
+def _pn(s):
+    """Two-sided normal p-value; NaN when the statistic is not finite (as :func:`_pt`)."""
+    return 2 * sps.norm.sf(abs(s)) if math.isfinite(s) else float("nan")
+
+
 def naive_pairs(
     changes: pd.DataFrame,
     events: pd.DataFrame,
@@ -234,7 +245,8 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
 
     def tt(x):
         r = sps.ttest_1samp(x, 0.0)
-        return float(r.statistic), float(r.pvalue)
+        stat = float(r.statistic)
+        return stat, (float(r.pvalue) if math.isfinite(stat) else float("nan"))
 
     daily["t_cross_section"] = [tt(col(AR, j)) for j in range(W)]
     winres["t_cross_section"] = [tt(col(CAR, j)) for j in range(len(wins))]
@@ -248,11 +260,11 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
     sd = float(np.std(aar_est, ddof=1))
     dfm = float(np.mean([kp["n_est"] for kp in kept])) - 1
     bw = [col(AR, j).mean() / sd for j in range(W)]
-    daily["brown_warner"] = [(s, 2 * sps.t.sf(abs(s), dfm)) for s in bw]
+    daily["brown_warner"] = [(s, _pt(s, dfm)) for s in bw]
     res = []
     for w0, w1 in wins:
         s = sum(bw[w0 - a : w1 - a + 1]) / math.sqrt(w1 - w0 + 1)
-        res.append((s, 2 * sps.t.sf(abs(s), dfm)))
+        res.append((s, _pt(s, dfm)))
     winres["brown_warner"] = res
 
     # Patell
@@ -265,7 +277,7 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
                     num += x[i, j]
                     den += dof[i] / (dof[i] - 2)
             s = num / math.sqrt(den)
-            out.append((s, 2 * sps.norm.sf(abs(s))))
+            out.append((s, _pn(s)))
         return out
 
     daily["patell"] = pat(SAR)
@@ -292,7 +304,7 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
 
     def kp_adj(bres, rbar, n):
         s = bres[0] * math.sqrt((1 - rbar) / (1 + (n - 1) * rbar))
-        return s, 2 * sps.t.sf(abs(s), n - 1)
+        return s, _pt(s, n - 1)
 
     kd = []
     for t in range(W):
@@ -333,11 +345,11 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
         return tested / s, math.sqrt(len(tested)) * np.mean(tested) / s
 
     dstat, _ = corrado(a, b)
-    daily["corrado_rank"] = [(s, 2 * sps.norm.sf(abs(s))) for s in dstat]
+    daily["corrado_rank"] = [(s, _pn(s)) for s in dstat]
     winres["corrado_rank"] = []
     for w0, w1 in wins:
         _, s = corrado(w0, w1)
-        winres["corrado_rank"].append((s, 2 * sps.norm.sf(abs(s))))
+        winres["corrado_rank"].append((s, _pn(s)))
 
     # sign, generalised sign
     def sgn(v, p=0.5):
@@ -346,7 +358,7 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
         if not 0 < p < 1:
             return float("nan"), float("nan")
         s = (npos - n * p) / math.sqrt(n * p * (1 - p))
-        return s, 2 * sps.norm.sf(abs(s))
+        return s, _pn(s)
 
     daily["sign"] = [sgn(col(AR, j)) for j in range(W)]
     winres["sign"] = [sgn(col(CAR, j)) for j in range(len(wins))]
@@ -363,7 +375,7 @@ def naive_tests(kept, *, window, estimation, car_windows=None):
         _, cnt = np.unique(np.abs(v), return_counts=True)
         var = n * (n + 1) * (2 * n + 1) / 24 - (cnt**3 - cnt).sum() / 48
         s = (wplus - n * (n + 1) / 4) / math.sqrt(var)
-        return s, 2 * sps.norm.sf(abs(s))
+        return s, _pn(s)
 
     daily["wilcoxon"] = [wil(col(AR, j)) for j in range(W)]
     winres["wilcoxon"] = [wil(col(CAR, j)) for j in range(len(wins))]

@@ -532,3 +532,16 @@ def test_lazy_ar_table_is_built_once_and_pickles():
     back = pickle.loads(pickle.dumps(st))
     pd.testing.assert_frame_equal(back.ar, st.ar)
     pd.testing.assert_frame_equal(back.caar, st.caar)
+
+
+def test_zero_dispersion_gives_no_p_value():
+    """Two events on the same series and date have identical ARs: the cross-sectional sd is 0,
+    the t statistic infinite, and the p-value NaN (no evidence), not 0 (no stars)."""
+    rng = np.random.default_rng(4)
+    idx = pd.bdate_range("2024-01-01", periods=80)
+    ch = pd.DataFrame({"a": rng.normal(size=80) + 0.3}, index=idx)
+    ev = pd.DataFrame({"event_id": ["x", "y"], "series": ["a", "a"], "date": [idx[70], idx[70]]})
+    st = event_study(ch, ev, window=(0, 1), estimation=(-40, -3), model="raw", tests=["t_cross_section"])
+    d = st.daily_tests.set_index("rel_day")
+    assert np.isinf(d.loc[0, "statistic"]) and np.isnan(d.loc[0, "pvalue"])
+    assert st._tests_table()["sig"].eq("").all()
