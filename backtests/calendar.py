@@ -8,9 +8,15 @@ Which calendar is the truth
   holidays such as Columbus Day that the NYSE calendar does not know, Saturdays in Tokyo up to
   1989, and one-off closures).
 * **Beyond the last observation** (an event newer than the data) the series' exchange calendar is
-  used, from ``exchange_calendars`` (``XNYS`` for US Treasuries and equities, ``XTKS`` for JGBs;
-  ``FX`` = Monday to Friday), for up to :data:`EXTEND_DAYS` calendar days; an event later than that
-  is ``after_data``. ``exchange_calendars`` only covers roughly the last 20 years by default; when a
+  used, for up to :data:`EXTEND_DAYS` calendar days; an event later than that is ``after_data``:
+  ``SIFMA`` (the US bond market's holidays, below) for US Treasuries, ``exchange_calendars`` for
+  the rest (``XNYS`` for equities, ``XTKS`` for JGBs), ``FX`` = Monday to Friday.
+  ``SIFMA``: New Year's Day, Martin Luther King Jr. Day, Presidents Day, Good Friday (open, with an
+  early close, when the employment report falls on it: a Good Friday in the first week of the
+  month, from 1996), Memorial Day, Juneteenth (from 2022), Independence Day, Labor Day, Columbus
+  Day, Veterans Day, Thanksgiving and Christmas; a Sunday holiday moves to Monday, a Saturday one
+  to Friday except New Year's Day and Veterans Day (then no closure); plus the one-off closures
+  in :data:`SIFMA_SPECIAL_CLOSES`. Checked against every H.15 Treasury session 1994-2026. ``exchange_calendars`` only covers roughly the last 20 years by default; when a
   calendar cannot answer, weekdays are used (documented fallback, logged).
 
 Close times
@@ -38,10 +44,24 @@ from signals.errors import InputFormatError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EXTEND_DAYS", "align_events", "session_closes", "trading_days"]
+__all__ = [
+    "EXTEND_DAYS",
+    "SIFMA_SPECIAL_CLOSES",
+    "align_events",
+    "session_closes",
+    "sifma_holidays",
+    "trading_days",
+]
 
 #: How far (calendar days) sessions are extended with the exchange calendar past the last observation.
 EXTEND_DAYS = 14
+
+#: One-off full closures of the US bond market (not in the holiday rules): state funerals of
+#: Presidents Nixon (1994), Reagan (2004) and G.H.W. Bush (2018), 11-12 September 2001, Hurricane
+#: Sandy (30 October 2012). Seen as missing days in the H.15 Treasury data.
+SIFMA_SPECIAL_CLOSES = pd.DatetimeIndex(
+    ["1994-04-27", "2001-09-11", "2001-09-12", "2004-06-11", "2012-10-30", "2018-12-05"]
+).as_unit("ns")
 
 _END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)
 
@@ -63,13 +83,71 @@ def _xcal(code: str):
         return xc.get_calendar(code)
 
 
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
+    first = pd.Timestamp(year, month, 1)
+    return first + pd.Timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def _last_weekday(year: int, month: int, weekday: int) -> pd.Timestamp:
+    last = pd.Timestamp(year, month, 1) + pd.offsets.MonthEnd(0)
+    return last - pd.Timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _observed(year: int, month: int, day: int, saturday_to_friday: bool = True) -> pd.Timestamp | None:
+    d = pd.Timestamp(year, month, day)
+    if d.weekday() == 6:
+        return d + pd.Timedelta(days=1)
+    if d.weekday() == 5:
+        return d - pd.Timedelta(days=1) if saturday_to_friday else None
+    return d
+
+
+def sifma_holidays(start_year: int, end_year: int) -> pd.DatetimeIndex:
+    """Full-day closures of the US bond market (SIFMA recommendations) in the years given.
+
+    Parameters
+    ----------
+    start_year, end_year : int
+        Inclusive.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive dates, sorted (rules in the module notes, plus :data:`SIFMA_SPECIAL_CLOSES`).
+    """
+    from pandas.tseries.offsets import Easter
+
+    days: list[pd.Timestamp | None] = []
+    for y in range(start_year, end_year + 1):
+        good_friday = pd.Timestamp(y, 1, 1) + Easter() - pd.Timedelta(days=2)
+        days += [
+            _observed(y, 1, 1, saturday_to_friday=False),
+            _nth_weekday(y, 1, 0, 3),  # Martin Luther King Jr. Day
+            _nth_weekday(y, 2, 0, 3),  # Presidents Day
+            None if (y >= 1996 and good_friday.day <= 7) else good_friday,  # jobs report: open
+            _last_weekday(y, 5, 0),  # Memorial Day
+            _observed(y, 6, 19) if y >= 2022 else None,  # Juneteenth
+            _observed(y, 7, 4),
+            _nth_weekday(y, 9, 0, 1),  # Labor Day
+            _nth_weekday(y, 10, 0, 2),  # Columbus Day
+            _observed(y, 11, 11, saturday_to_friday=False),  # Veterans Day
+            _nth_weekday(y, 11, 3, 4),  # Thanksgiving
+            _observed(y, 12, 25),
+        ]
+    special = SIFMA_SPECIAL_CLOSES[
+        (SIFMA_SPECIAL_CLOSES.year >= start_year) & (SIFMA_SPECIAL_CLOSES.year <= end_year)
+    ]
+    return pd.DatetimeIndex([d for d in days if d is not None]).as_unit("ns").union(special)
+
+
 def trading_days(calendar: str, start: Any, end: Any) -> pd.DatetimeIndex:
     """Trading dates of ``calendar`` between ``start`` and ``end`` (both inclusive).
 
     Parameters
     ----------
     calendar : str
-        An ``exchange_calendars`` code (``"XNYS"``, ``"XTKS"``, ...), ``"FX"`` (Monday to Friday,
+        ``"SIFMA"`` (US bond market: weekdays without :func:`sifma_holidays`), an
+        ``exchange_calendars`` code (``"XNYS"``, ``"XTKS"``, ...), ``"FX"`` (Monday to Friday,
         24/5 market) or ``"data"`` (no calendar: returns weekdays, the best guess).
     start, end : date-like
         Local calendar dates.
@@ -87,6 +165,8 @@ def trading_days(calendar: str, start: Any, end: Any) -> pd.DatetimeIndex:
     days = pd.bdate_range(s, e).as_unit("ns")
     if calendar.upper() in ("FX", "DATA"):
         return days
+    if calendar.upper() == "SIFMA":
+        return days.difference(sifma_holidays(s.year, e.year))
     try:
         cal = _xcal(calendar.upper())
     except Exception as exc:  # unknown code: documented fallback

@@ -68,7 +68,14 @@ def _builtin() -> dict[str, SeriesSpec]:
         if yahoo:
             srcs.insert(1, SourceRef("yfinance", yahoo, *_CBOE, 1.0, YAHOO))
         out[sid] = SeriesSpec(
-            sid, desc + " (percent, bond-equivalent)", "yield", "percent", NY, _H15_CLOSE, "XNYS", tuple(srcs)
+            sid,
+            desc + " (percent, bond-equivalent)",
+            "yield",
+            "percent",
+            NY,
+            _H15_CLOSE,
+            "SIFMA",
+            tuple(srcs),
         )
     out["usdjpy"] = SeriesSpec(
         "usdjpy",

@@ -10,20 +10,27 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtests.calendar import align_events, session_closes, trading_days
+from backtests.calendar import (
+    SIFMA_SPECIAL_CLOSES,
+    align_events,
+    session_closes,
+    sifma_holidays,
+    trading_days,
+)
 from backtests.market.changes import to_changes
 from backtests.market.spec import Market, SeriesSpec
+from signals._paths import data_path
 from signals.errors import InputFormatError
 
 JGB = SeriesSpec("jgb_10y", "JGB 10y", "yield", "percent", "Asia/Tokyo", dt.time(15), "XTKS")
-UST = SeriesSpec("ust_10y", "UST 10y", "yield", "percent", "America/New_York", dt.time(15, 30), "XNYS")
+UST = SeriesSpec("ust_10y", "UST 10y", "yield", "percent", "America/New_York", dt.time(15, 30), "SIFMA")
 FX = SeriesSpec("usdjpy", "USD/JPY", "fx", "JPY per USD", "America/New_York", dt.time(12), "FX")
 
 
 def _market(start="2025-02-24", end="2025-05-16") -> Market:
-    """Real sessions: JGB on Tokyo business days, UST on US bond-market days (XNYS here)."""
+    """Real sessions: JGB on Tokyo business days, UST on US bond-market days (SIFMA)."""
     tokyo = trading_days("XTKS", start, end)
-    ny = trading_days("XNYS", start, end)
+    ny = trading_days("SIFMA", start, end)
     idx = tokyo.union(ny)
     rng = np.random.default_rng(0)
     lv = pd.DataFrame(
@@ -266,3 +273,32 @@ def test_audit_columns_explain_every_row():
     assert r0.day0_close == pd.Timestamp("2025-05-07 06:00", tz="UTC")
     assert r0.theme == "boj"
     assert r1.reason == "before_data" and pd.isna(r1.day0) and pd.isna(r1.day0_close)
+
+
+def test_sifma_calendar_is_every_h15_treasury_session_1994_2026():
+    """The US bond-market calendar equals the dates H.15 publishes a 10-year yield on, every
+    weekday of the bundled snapshot (1994 to its end): Columbus and Veterans Days closed, Good
+    Fridays open when the jobs report falls on them, the one-off closures included."""
+    ust = pd.read_csv(data_path("market", "ust_h15.csv.gz"), index_col=0, parse_dates=True)["ust_10y"]
+    obs = ust.dropna().index
+    got = trading_days("SIFMA", obs[0], obs[-1])
+    assert got.equals(pd.DatetimeIndex(obs).as_unit("ns")), (
+        sorted(got.difference(obs).date),
+        sorted(obs.difference(got).date),
+    )
+    hol = sifma_holidays(2023, 2024)
+    assert pd.Timestamp("2023-10-09") in hol and pd.Timestamp("2024-11-11") in hol  # Columbus, Veterans
+    assert pd.Timestamp("2023-04-07") not in hol  # Good Friday with the jobs report: early close
+    assert pd.Timestamp("2024-03-29") in hol  # Good Friday
+    assert pd.Timestamp("2023-11-10") not in hol  # Veterans Day on a Saturday: no closure
+    assert set(SIFMA_SPECIAL_CLOSES.year) <= set(range(1994, 2019))
+
+
+def test_past_the_data_ust_skips_bond_market_holidays():
+    """Past the last observation, US Treasuries follow SIFMA, not the NYSE: an event after the
+    Friday close before Columbus Day is day 0 on Tuesday (NYSE is open on Monday)."""
+    m = _market(start="2024-09-02", end="2024-10-11")
+    ev = _ev("2024-10-11 16:00", tz="America/New_York", series=["ust_10y"])
+    out = align_events(ev, m)
+    assert out.day0.iloc[0] == pd.Timestamp("2024-10-15")
+    assert pd.Timestamp("2024-10-14") in trading_days("XNYS", "2024-10-14", "2024-10-14")
