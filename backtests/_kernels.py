@@ -241,8 +241,20 @@ def pairs_kernel(
             nmiss += 0.0 if ok else 1.0
         miss = int(nmiss)
         gap = (miss == w_len) if allow_gaps else (miss > 0)
-        # kept unless the variance check below fails: add to Brown-Warner in the same pass
-        spec = do_bw and not (short or singular or gap)
+        # mean square of x about its series mean (raw model: about 0), the scale of the check
+        q = s_xx / L if model != 0 else (s_xx + 2.0 * cx_j * s_x + nf * cx_j * cx_j) / L
+        dof = float(n - n_par)
+        # the SSR from the moments (rounded): when it clears the variance check by a wide margin
+        # the pair is kept, and its residuals go to Brown-Warner in the residual pass itself;
+        # otherwise they are added (or not) once the exact SSR has decided
+        if model == 0:
+            ssr_est = q * L
+        elif model == 1:
+            ssr_est = s_xx - s_x * s_x / L
+        else:
+            ssr_est = (s_xx - s_x * s_x / L) - sxm * sxm * smm_inv
+        clear = ssr_est > 1e4 * _VAR_RTOL * max(q, 1e-300) * max(dof, 1.0)
+        spec = do_bw and clear and not (short or singular or gap)
         # --- estimation residuals: SSR (from the residuals, no digits lost) -------------------
         ssr = 0.0
         if spec:
@@ -260,9 +272,6 @@ def pairs_kernel(
                 e = xbuf[j] - icpt - beta * mbuf[j]
                 ebuf[j] = e
                 ssr += (e * e) if e == e else 0.0
-        # mean square of x about its series mean (raw model: about 0), the scale of the check
-        q = s_xx / L if model != 0 else (s_xx + 2.0 * cx_j * s_x + nf * cx_j * cx_j) / L
-        dof = float(n - n_par)
         var = ssr / max(dof, 1.0)
         sigma = math.sqrt(max(var, 0.0))
         code = R_OK
@@ -274,7 +283,15 @@ def pairs_kernel(
             code = R_BADVAR
         elif gap:
             code = R_GAP
-        if spec and code != R_OK:  # rare: take the residuals back out
+        if do_bw and code == R_OK and not spec:  # near the variance check: added now
+            bws = bw_sum[g]
+            bwc = bw_cnt[g]
+            for j in range(l_nom):
+                e = ebuf[j]
+                ok = e == e
+                bws[j] += e if ok else 0.0
+                bwc[j] += 1.0 if ok else 0.0
+        elif spec and code != R_OK:  # (not expected: the moments cleared the check) take back
             for j in range(l_nom):
                 e = ebuf[j]
                 ok = e == e
@@ -430,68 +447,61 @@ def ar_day_stats(ar, rows):
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def kp_lag_sums(
-    x, m, has_m, s, pos, groups, order, icpt, beta, ssr, n_est, c, l_nom, n_lags, n_groups, emit_from
-):
+    x, m, has_m, s, pos, groups, rowkey, order, icpt, beta, ssr, n_est, c, l_nom, n_lags, n_groups,
+    emit_from,
+):  # fmt: skip
     """Lagged cross sums of standardised estimation residuals for Kolari-Pynnonen (index calendar).
 
-    ``order``: the kept pairs sorted by day-0 row ``pos``. With u_i the standardised residuals of
-    pair i (residual / RMS residual, 0 where missing; recomputed from the fitted ``icpt``,
-    ``beta`` and ``ssr``, exactly as :func:`pairs_kernel` computes them) and A_g[r] the sum of
-    u_i over the pairs of group g with day 0 at row r, returns ``s_d`` (G, n_lags): s_d[g, k]
-    = sum over rows r of <A_g[r][k:], A_g[r + k][:L - k]> (the products of the two pairs'
-    residuals on their common calendar days), and ``self_sum`` (G): sum over pairs of sum u^2.
-    Only ``n_lags`` rows of A are kept at a time (a ring), so memory does not grow with the
-    number of days. Rows before ``emit_from`` only fill the ring (a thread taking a later range
-    of rows starts ``n_lags - 1`` rows early and adds only its own rows). Units: dimensionless.
+    ``rowkey``: per pair, group x span + day-0 row, with a span that leaves at least ``n_lags``
+    empty rows between groups; ``order``: the kept pairs sorted by ``rowkey``. With u_i the
+    standardised residuals of pair i (residual / RMS residual, 0 where missing; recomputed from
+    the fitted ``icpt``, ``beta`` and ``ssr``, exactly as :func:`pairs_kernel` computes them)
+    and A_g[r] the sum of u_i over the pairs of group g with day 0 at row r, returns ``s_d``
+    (G, n_lags): s_d[g, k] = sum over rows r of <A_g[r][k:], A_g[r + k][:L - k]> (the products
+    of the two pairs' residuals on their common calendar days), and ``self_sum`` (G): sum over
+    pairs of sum u^2. Only ``n_lags`` rows of A are kept at a time (one ring, whatever the number
+    of groups: rows of different groups are never within ``n_lags`` of each other). Keys before
+    ``emit_from`` only fill the ring (a thread taking a later range of keys starts ``n_lags - 1``
+    keys early and adds only its own rows). Units: dimensionless.
     """
     t_rows = x.shape[0]
-    ring = np.zeros((n_groups, n_lags, l_nom))
-    tag = np.full((n_groups, n_lags), -1, dtype=np.int64)
+    ring = np.zeros((n_lags, l_nom))
+    tag = np.full(n_lags, -1, dtype=np.int64)
     s_d = np.zeros((n_groups, n_lags))
     self_sum = np.zeros(n_groups)
-    touched = np.zeros(n_groups, dtype=np.bool_)
-    touched_list = np.empty(n_groups, dtype=np.int64)
-    n_touched = 0
     n = order.shape[0]
     for k in range(n + 1):
-        new_row = k == n or (k > 0 and pos[order[k]] != pos[order[k - 1]])
-        if new_row:  # row r complete for the groups it touched: add its products with rows r - lag
-            r = pos[order[k - 1]]
-            for h in range(n_touched):
-                g = touched_list[h]
-                touched[g] = False
-                if r < emit_from:
-                    continue
-                cur = ring[g, r % n_lags]
+        # row (key) complete: add its products with the rows 0 .. n_lags - 1 keys before it
+        if k > 0 and (k == n or rowkey[order[k]] != rowkey[order[k - 1]]):
+            r = rowkey[order[k - 1]]
+            if r >= emit_from:
+                g = groups[order[k - 1]]
+                cur = ring[r % n_lags]
                 for lag in range(n_lags):
                     q = r - lag
                     slot = q % n_lags
-                    if q < 0 or tag[g, slot] != q:
+                    if q < 0 or tag[slot] != q:
                         continue
-                    prev = ring[g, slot]
+                    prev = ring[slot]
                     acc = 0.0
                     for j in range(l_nom - lag):
                         acc += prev[j + lag] * cur[j]
                     s_d[g, lag] += acc
-            n_touched = 0
         if k == n:
             break
         i = order[k]
         g = groups[i]
         p = pos[i]
-        slot = p % n_lags
-        if tag[g, slot] != p:  # first pair of group g on this row: reuse the slot
-            ring[g, slot, :] = 0.0
-            tag[g, slot] = p
-        if not touched[g]:
-            touched[g] = True
-            touched_list[n_touched] = g
-            n_touched += 1
+        key = rowkey[i]
+        slot = key % n_lags
+        row = ring[slot]
+        if tag[slot] != key:  # first pair on this row: reuse the slot
+            row[:] = 0.0
+            tag[slot] = key
         sj = s[i]
         rinv = 1.0 / math.sqrt(ssr[i] / max(float(n_est[i]), 1.0))
         a0 = icpt[i]
         b0 = beta[i]
-        row = ring[g, slot]
         r0 = p + c
         uu = 0.0
         lo = min(max(0, -r0), l_nom)
@@ -505,6 +515,6 @@ def kp_lag_sums(
             u = u if u == u else 0.0  # missing x or benchmark
             row[lo + jj] += u
             uu += u * u
-        if p >= emit_from:
+        if key >= emit_from:
             self_sum[g] += uu
     return s_d, self_sum

@@ -632,32 +632,40 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     if flags["kp"]:
         # Kolari-Pynnonen (index calendar): one more read of the kept pairs' estimation windows
         # in day-0 order, keeping only as many day-0 rows as the longest tested window
-        kept_p = np.flatnonzero(rcode == 0)
-        kept_p = kept_p[np.argsort(p64[kept_p], kind="stable")]
         n_lags = max(1, min(max(w1 - w0 + 1 for w0, w1 in car_windows), l_nom))
-        icpt = np.ascontiguousarray(fit.params[:, 0])
-        beta = np.ascontiguousarray(fit.params[:, 1]) if model == "market" else np.zeros(n)
-        # threads take consecutive ranges of day-0 rows, each starting n_lags - 1 rows early
-        p_sorted = p64[kept_p]
-        cuts = [int(p_sorted[len(p_sorted) * k // n_thr]) for k in range(1, n_thr)] if len(p_sorted) else []
-        emit = [np.iinfo(np.int64).min, *cuts]
-        ends = [*cuts, np.iinfo(np.int64).max]
+        kept_p = np.flatnonzero(rcode == 0)
+        acc["kp_lags"] = np.zeros((n_groups, n_lags))
+        acc["kp_self"] = np.zeros(n_groups)
+        if len(kept_p):
+            icpt = np.ascontiguousarray(fit.params[:, 0])
+            beta = np.ascontiguousarray(fit.params[:, 1]) if model == "market" else np.zeros(n)
+            # one key per (group, day-0 row), groups at least n_lags rows apart: the kernel keeps
+            # one ring of rows whatever the number of groups
+            span = int(p64.max()) + n_lags + 1
+            rowkey = g64 * span + p64
+            kept_p = kept_p[np.argsort(rowkey[kept_p], kind="stable")]
+            k_sorted = rowkey[kept_p]
+            # threads take consecutive ranges of keys, each starting n_lags - 1 keys early
+            cuts = sorted({int(k_sorted[len(k_sorted) * j // n_thr]) for j in range(1, n_thr)})
+            emit = [np.iinfo(np.int64).min, *cuts]
+            ends = [*cuts, np.iinfo(np.int64).max]
 
-        def lag_part(k):
-            lo_i = np.searchsorted(p_sorted, emit[k] - (n_lags - 1) if k else emit[k], side="left")
-            hi_i = np.searchsorted(p_sorted, ends[k], side="left")
-            return _kernels.kp_lag_sums(
-                x, m, has_m, s64, p64, g64, kept_p[lo_i:hi_i], icpt, beta, fit.ssr, fit.n_est,
-                c, l_nom, n_lags, n_groups, emit[k],
-            )  # fmt: skip
+            def lag_part(j):
+                lo_i = np.searchsorted(k_sorted, emit[j] - (n_lags - 1) if j else emit[j], side="left")
+                hi_i = np.searchsorted(k_sorted, ends[j], side="left")
+                return _kernels.kp_lag_sums(
+                    x, m, has_m, s64, p64, g64, rowkey, kept_p[lo_i:hi_i], icpt, beta, fit.ssr,
+                    fit.n_est, c, l_nom, n_lags, n_groups, emit[j],
+                )  # fmt: skip
 
-        if n_thr == 1:
-            outs = [lag_part(0)]
-        else:
-            with ThreadPoolExecutor(n_thr) as ex:
-                outs = list(ex.map(lag_part, range(n_thr)))
-        acc["kp_lags"] = sum(o[0] for o in outs)
-        acc["kp_self"] = sum(o[1] for o in outs)
+            if len(emit) == 1:
+                outs = [lag_part(0)]
+            else:
+                with ThreadPoolExecutor(len(emit)) as ex:
+                    outs = list(ex.map(lag_part, range(len(emit))))
+            for out_sd, out_self in outs:
+                acc["kp_lags"] += out_sd
+                acc["kp_self"] += out_self
     reason[:] = _REASON_OF_CODE[rcode]
     return int(n_inf.sum())
 

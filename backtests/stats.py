@@ -330,10 +330,12 @@ def _kp_finish(s_d, self_sum, l_nom, n, lengths, tmax):
     daily = s_d[0] / l_nom / denom
     out = []
     dl = np.arange(tmax)
+    common = l_nom - dl  # common estimation days of two pairs dl rows apart (none from l_nom on)
+    per_day = np.divide(s_d, common, out=np.zeros(tmax), where=common > 0)
     for t in lengths:
         o = np.clip(t - dl, 0, None) / t
         mult = np.where(dl == 0, 1.0, 2.0)
-        out.append((mult * o * s_d / (l_nom - dl)).sum() / denom)
+        out.append((mult * o * per_day).sum() / denom)
     return daily, np.array(out)
 
 

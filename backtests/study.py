@@ -606,9 +606,10 @@ def event_study(
     res.fit = fit = None
     rep = np.repeat(kept, len(wins))
     car_df = pd.DataFrame(
-        {  # (one window: the same immutable id arrays as the pairs table)
-            "event_id": eid_k if len(wins) == 1 else _take(pairs["event_id"], rep),
-            "series": ser_k if len(wins) == 1 else _take(pairs["series"], rep),
+        {  # one window: the pairs table's ids (a new array object over the same buffers, so
+            # that editing one table never changes the other)
+            "event_id": eid_k.copy() if len(wins) == 1 else _take(pairs["event_id"], rep),
+            "series": ser_k.copy() if len(wins) == 1 else _take(pairs["series"], rep),
             "start": np.tile([w[0] for w in wins], nk),
             "end": np.tile([w[1] for w in wins], nk),
             "car": res.car[kept_local].ravel(),

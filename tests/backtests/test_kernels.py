@@ -226,3 +226,47 @@ def test_ar_day_stats_paths_agree_and_match_direct_formulas():
             assert ref[key][j] == pytest.approx(val, rel=1e-12, abs=1e-15), key
     one = eng.ar_day_stats(ar, np.array([7]))
     assert np.isnan(one["sd"]).all() and np.isnan(one["caar"][:3]).all() and one["n"][3] == 1
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_every_pair_excluded_with_kp_on_several_threads(path, monkeypatch):
+    """Found in review: the Kolari-Pynnonen thread split crashed when no pair was kept."""
+    monkeypatch.setattr(eng, "_KERNEL_MIN_PAIRS_PER_THREAD", 5)
+    monkeypatch.setattr(eng.os, "cpu_count", lambda: 3)
+    idx = pd.bdate_range("2020-01-01", periods=200)
+    ch = pd.DataFrame({"flat": np.full(200, 2.5)}, index=idx)
+    ev = pd.DataFrame({"series": "flat", "date": idx[100 + np.arange(30) * 3]})
+    with engine_path(path):
+        st = event_study(ch, ev, window=(-2, 2), estimation=(-60, -5), tests=["kolari_pynnonen"])
+    assert len(st.pairs) == 0 and set(st.excluded["reason"]) == {"nonpositive_variance"}
+
+
+def test_kp_lag_sums_of_no_pairs_are_zero():
+    from backtests import _kernels
+
+    z = np.zeros(0, dtype=np.int64)
+    s_d, self_sum = _kernels.kp_lag_sums(
+        np.zeros((5, 1)), np.zeros(1), False, z, z, z, z, z, np.zeros(0), np.zeros(0), np.zeros(0), z,
+        -3, 3, 2, 1, np.iinfo(np.int64).min,
+    )  # fmt: skip
+    assert (s_d == 0).all() and (self_sum == 0).all()
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_excluded_pair_leaves_no_trace_in_brown_warner(path):
+    """Found in review: a pair failing the variance check (a huge-level, relatively flat series)
+    must not change its group's Brown-Warner sums, not even by rounding."""
+    rng = np.random.default_rng(9)
+    idx = pd.bdate_range("2020-01-01", periods=300)
+    ch = pd.DataFrame(rng.normal(size=(300, 3)), index=idx, columns=["a", "b", "c"])
+    # a level shift of 1e22 with noise 1e10: the variance check (relative to the series' mean
+    # square) excludes it, while its residuals are huge next to the other series'
+    ch["big"] = np.where(np.arange(300) < 260, 1e22, 0.0) + rng.normal(size=300) * 1e10
+    ev = pd.DataFrame({"series": ["a", "b", "c", "big"] * 3, "date": idx[np.repeat([120, 180, 240], 4)]})
+    kw = {"window": (-2, 2), "estimation": (-80, -5), "model": "mean", "tests": ["brown_warner"]}
+    with engine_path(path):
+        with_big = event_study(ch, ev, **kw)
+        without = event_study(ch.drop(columns="big"), ev[ev["series"] != "big"], **kw)
+    assert (with_big.excluded["reason"] == "nonpositive_variance").all() and len(with_big.excluded) == 3
+    pd.testing.assert_frame_equal(with_big.daily_tests, without.daily_tests, rtol=1e-13)
+    pd.testing.assert_frame_equal(with_big.tests, without.tests, rtol=1e-13)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 from scipy import stats as sps
 
-from backtests import ConfigError, InputFormatError
-from backtests.stats import TEST_NAMES
-from backtests.study import EventStudy, event_study
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import naive_oracle  # noqa: E402
+
+from backtests import ConfigError, InputFormatError  # noqa: E402
+from backtests.stats import TEST_NAMES  # noqa: E402
+from backtests.study import EventStudy, event_study  # noqa: E402
 
 NO_PLACEBO = [t for t in TEST_NAMES if t != "placebo"]
 
@@ -545,3 +550,43 @@ def test_zero_dispersion_gives_no_p_value():
     d = st.daily_tests.set_index("rel_day")
     assert np.isinf(d.loc[0, "statistic"]) and np.isnan(d.loc[0, "pvalue"])
     assert st._tests_table()["sig"].eq("").all()
+
+
+def test_pairs_and_car_tables_do_not_share_their_id_arrays():
+    """Found in review: with one CAR window the two tables shared the id arrays."""
+    rng = np.random.default_rng(1)
+    idx = pd.bdate_range("2020-01-01", periods=200)
+    ch = pd.DataFrame(rng.normal(size=(200, 2)), index=idx, columns=["s0", "s1"])
+    ev = pd.DataFrame({"event_id": ["x", "y"], "series": ["s0", "s1"], "date": idx[[100, 150]]})
+    st = event_study(ch, ev, model="mean", tests=["t_cross_section"])
+    st.pairs.loc[0, "event_id"] = "CHANGED"
+    st.pairs["series"] = st.pairs["series"].str.upper()
+    assert st.car[["event_id", "series"]].values.tolist() == [["x", "s0"], ["y", "s1"]]
+
+
+@pytest.mark.parametrize("calendar", ["index", "observed"])
+def test_kp_window_longer_than_estimation_matches_oracle(calendar):
+    """Found in review: a tested window longer than the estimation window gave NaN (0/0 for day-0
+    lags without common estimation days, which contribute nothing)."""
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2015-01-01", periods=300)
+    ch = pd.DataFrame(rng.normal(size=(300, 3)), index=idx, columns=["s0", "s1", "s2"])
+    ev = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(12)],
+            "series": ["s0", "s1", "s2"] * 4,
+            "date": idx[rng.integers(40, 280, 12)],
+        }
+    )
+    kw = {
+        "window": (-2, 12),
+        "estimation": (-14, -3),
+        "model": "mean",
+        "min_estimation": 8,
+        "calendar": calendar,
+    }
+    st = event_study(ch, ev, tests=["kolari_pynnonen"], **kw)
+    kept, _ = naive_oracle.naive_pairs(ch, ev, **kw)
+    _, w = naive_oracle.naive_tests(kept, window=(-2, 12), estimation=(-14, -3))
+    got = st.tests.query("test == 'kolari_pynnonen'")["statistic"].to_numpy()
+    np.testing.assert_allclose(got, [v[0] for v in w["kolari_pynnonen"]], rtol=1e-9)
