@@ -491,7 +491,7 @@ def ar_day_stats(ar: np.ndarray, rows: np.ndarray | slice | None = None) -> dict
     return res
 
 
-def n_series_max(s: np.ndarray) -> int:
+def _n_series_max(s: np.ndarray) -> int:
     """Largest series code in ``s`` (-1 when empty)."""
     return int(s.max()) if len(s) else -1
 
@@ -597,7 +597,7 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
                     accs[5][wi] += cnts
 
     # by series (a radix sort when the codes fit in 16 bits), input order within a series
-    order = np.argsort(s64.astype(np.int16) if n_series_max(s64) < 2**15 else s64, kind="stable")
+    order = np.argsort(s64.astype(np.int16) if _n_series_max(s64) < 2**15 else s64, kind="stable")
     n_thr = max(1, min(_KERNEL_MAX_THREADS, os.cpu_count() or 1, n // _KERNEL_MIN_PAIRS_PER_THREAD))
     parts = np.array_split(order, n_thr)
     accs = [new_acc() for _ in parts]
