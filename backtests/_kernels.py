@@ -34,6 +34,9 @@ R_GAP = 4
 
 # same thresholds as the numpy path (backtests.engine._VAR_RTOL)
 _VAR_RTOL = 1e-10
+# a residual variance below this share of the window's mean square (about zero) is zero: the
+# residuals are rounding (sigma below 1e-12 of the values' size), as backtests.engine._ZERO_VAR
+_ZERO_VAR = 1e-24
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -241,19 +244,20 @@ def pairs_kernel(
             nmiss += 0.0 if ok else 1.0
         miss = int(nmiss)
         gap = (miss == w_len) if allow_gaps else (miss > 0)
-        # mean square of x about its series mean (raw model: about 0), the scale of the check
-        q = s_xx / L if model != 0 else (s_xx + 2.0 * cx_j * s_x + nf * cx_j * cx_j) / L
+        # mean square of the window's values about zero: the scale of the variance check
+        ms0 = max((s_xx + 2.0 * cx_j * s_x + nf * cx_j * cx_j) / L, 0.0)
         dof = float(n - n_par)
         # the SSR from the moments (rounded): when it clears the variance check by a wide margin
         # the pair is kept, and its residuals go to Brown-Warner in the residual pass itself;
         # otherwise they are added (or not) once the exact SSR has decided
         if model == 0:
-            ssr_est = q * L
+            ssr_est = ms0 * L
         elif model == 1:
             ssr_est = s_xx - s_x * s_x / L
         else:
             ssr_est = (s_xx - s_x * s_x / L) - sxm * sxm * smm_inv
-        clear = ssr_est > 1e4 * _VAR_RTOL * max(q, 1e-300) * max(dof, 1.0)
+        # (and well above the moments' own rounding)
+        clear = (ssr_est > 1e4 * _ZERO_VAR * max(ms0, 1e-300) * max(dof, 1.0)) and (ssr_est > 1e-8 * s_xx)
         spec = do_bw and clear and not (short or singular or gap)
         # --- estimation residuals: SSR (from the residuals, no digits lost) -------------------
         ssr = 0.0
@@ -279,7 +283,7 @@ def pairs_kernel(
             code = R_SHORT
         elif singular:
             code = R_SINGULAR
-        elif not (var > _VAR_RTOL * max(q, 1e-300)):
+        elif not (var > _ZERO_VAR * max(ms0, 1e-300)):
             code = R_BADVAR
         elif gap:
             code = R_GAP

@@ -80,8 +80,14 @@ _BLOCK_CELLS = 250000
 _CHUNK_CELLS = 250_000
 # at most this many pair x day cells per estimation-window sub-chunk (temporaries ~1 MB)
 _EST_CELLS = 120_000
-# relative variance threshold under which a series is treated as constant
+# relative threshold of the singular-benchmark check (benchmark variance vs its mean square)
 _VAR_RTOL = 1e-10
+# a residual variance below this share of the window's mean square (about zero) is zero: the
+# residuals are rounding (sigma below 1e-12 of the values' size)
+_ZERO_VAR = 1e-24
+# prefix sums resolve a window's variance down to about this share of its mean square about the
+# series' centre; below, the pair is fitted again exactly from its values
+_PREFIX_RESOLVES = 1e-6
 # Kolari-Pynnonen day accumulator kept dense up to this many cells (groups x rows x L)
 _KP_DENSE_CELLS = 4_000_000
 # compiled path: pairs per thread below which one thread is used, and the thread cap
@@ -917,7 +923,35 @@ def _estimate(blk: _Block, col: np.ndarray, ps: np.ndarray, estimation, model: s
         intercept = xbar - np.einsum("ni,ni->n", beta, mbar)
         ssr = sxx_d - np.einsum("ni,ni->n", beta, dxm)
     q = sxx / L
-    return n_est, intercept, beta, ssr, smm_inv, mbar, q, singular
+    return n_est, intercept, beta, ssr, smm_inv, mbar, q, singular, xbar
+
+
+def _exact_fit(blk: _Block, col: np.ndarray, ps: np.ndarray, est_off: np.ndarray, model: str, k: int):
+    """Two-pass least squares on the pairs' estimation values (centred coordinates), for the
+    pairs whose variance the prefix sums cannot resolve. Returns intercept, beta (n, k), ssr,
+    smm_inv (n, k, k), mbar (n, k) and the mean square of the raw values about zero."""
+    xe = _gather(blk.x, ps, est_off, col)
+    ok = ~np.isnan(xe)
+    ln = np.maximum(ok.sum(axis=1), 1)
+    x0 = np.where(ok, xe, 0.0)
+    xbar = x0.sum(axis=1) / ln
+    cx = blk.cx[col]
+    ms0 = np.where(ok, (xe + cx[:, None]) ** 2, 0.0).sum(axis=1) / ln
+    n = len(ps)
+    beta, mbar, smm_inv = np.zeros((n, k)), np.zeros((n, k)), np.zeros((n, k, k))
+    if model == "raw":
+        return np.zeros(n), beta, (x0 * x0).sum(axis=1), smm_inv, mbar, ms0
+    xd = np.where(ok, xe - xbar[:, None], 0.0)
+    if model == "mean":
+        return xbar, beta, (xd * xd).sum(axis=1), smm_inv, mbar, ms0
+    mm = np.stack([np.where(ok, _gather_m(blk, j, ps, est_off, col), 0.0) for j in range(k)], axis=2)
+    mbar = mm.sum(axis=1) / ln[:, None]
+    md = np.where(ok[:, :, None], mm - mbar[:, None, :], 0.0)
+    smm = np.einsum("nlk,nlj->nkj", md, md)
+    smm_inv = np.linalg.inv(smm)
+    beta = np.einsum("nkj,nj->nk", smm_inv, np.einsum("nlk,nl->nk", md, xd))
+    e = xd - np.einsum("nlk,nk->nl", md, beta)
+    return xbar - np.einsum("nk,nk->n", beta, mbar), beta, (e * e).sum(axis=1), smm_inv, mbar, ms0
 
 
 def _group_sums(g: np.ndarray, mat: np.ndarray, n_groups: int) -> np.ndarray:
@@ -1044,17 +1078,27 @@ def _run_block(values, bench, cols, idx_pairs, s, pos, groups, *, n_groups, cale
         ip = idx_pairs[c0 : c0 + chunk]
         col = colmap[s[ip]]
         ps = pos[ip] + pad_b
-        n_est, icpt, beta, ssr, smm_inv, mbar, q, singular = _estimate(blk, col, ps, estimation, model, k)
+        est = _estimate(blk, col, ps, estimation, model, k)
+        n_est, icpt, beta, ssr, smm_inv, mbar, q, singular, xbar = est
         L = np.maximum(n_est, 1.0)
         dof = n_est - n_par
         var = ssr / np.maximum(dof, 1)
-        sigma = np.sqrt(np.maximum(var, 0.0))
         rsn = np.full(len(ip), "", dtype=object)
         short = n_est < min_estimation
         rsn[short] = SHORT_ESTIMATION
         sing = ~short & singular
         rsn[sing] = SINGULAR_BENCHMARK
-        badvar = ~short & ~sing & ~(var > _VAR_RTOL * np.maximum(q, 1e-300))
+        cxp = blk.cx[col]
+        ms0 = np.maximum(q + 2.0 * cxp * xbar + cxp * cxp, 0.0)  # mean square about zero
+        # variances the prefix sums cannot resolve (a level far from the series' centre, or a
+        # near-constant window): fitted again exactly from the values
+        again = np.flatnonzero(~short & ~sing & ~(var > _PREFIX_RESOLVES * np.maximum(q, 1e-300)))
+        if len(again):
+            fit_again = _exact_fit(blk, col[again], ps[again], est_off, model, k)
+            icpt[again], beta[again], ssr[again], smm_inv[again], mbar[again], ms0[again] = fit_again
+            var = ssr / np.maximum(dof, 1)
+        sigma = np.sqrt(np.maximum(var, 0.0))
+        badvar = ~short & ~sing & ~(var > _ZERO_VAR * np.maximum(ms0, 1e-300))
         rsn[badvar] = NONPOSITIVE_VARIANCE
         # --- event window ----------------------------------------------------------------------
         xw = _gather(blk.x, ps, win_off, col)
@@ -1256,7 +1300,7 @@ def _placebo_block(blk, cols, idx_pairs, s, pos, groups, reason, *, pad_b, windo
         pick = start[kcol][None, :] + np.minimum((uu * ncand[kcol]).astype(np.int64), ncand[kcol] - 1)
         pp = rr_s[pick].ravel()
         colr = np.tile(kcol, nd)
-        n_est, icpt, beta, ssr, smm_inv, mbar, q, singular = _estimate(blk, colr, pp, estimation, model, k)
+        n_est, icpt, beta, ssr, smm_inv, mbar, q, singular, _ = _estimate(blk, colr, pp, estimation, model, k)
         xw = _gather(blk.x, pp, off, colr)
         arw = xw - icpt[:, None]
         for jj in range(k):

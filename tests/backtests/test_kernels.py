@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import naive_oracle  # noqa: E402
 from engine_cases import NO_PLACEBO, check_oracle, panels  # noqa: E402
 
 from backtests import engine as eng  # noqa: E402
@@ -254,14 +255,13 @@ def test_kp_lag_sums_of_no_pairs_are_zero():
 
 @pytest.mark.parametrize("path", PATHS)
 def test_excluded_pair_leaves_no_trace_in_brown_warner(path):
-    """Found in review: a pair failing the variance check (a huge-level, relatively flat series)
-    must not change its group's Brown-Warner sums, not even by rounding."""
+    """Found in review: a pair failing the variance check must not change its group's
+    Brown-Warner sums, not even by rounding: a level of 1e24 with noise 1e10 (sigma 1e-14 of
+    the values' size: rounding, excluded) has residuals of 1e10 next to unit-scale series."""
     rng = np.random.default_rng(9)
     idx = pd.bdate_range("2020-01-01", periods=300)
     ch = pd.DataFrame(rng.normal(size=(300, 3)), index=idx, columns=["a", "b", "c"])
-    # a level shift of 1e22 with noise 1e10: the variance check (relative to the series' mean
-    # square) excludes it, while its residuals are huge next to the other series'
-    ch["big"] = np.where(np.arange(300) < 260, 1e22, 0.0) + rng.normal(size=300) * 1e10
+    ch["big"] = 1e24 + rng.normal(size=300) * 1e10
     ev = pd.DataFrame({"series": ["a", "b", "c", "big"] * 3, "date": idx[np.repeat([120, 180, 240], 4)]})
     kw = {"window": (-2, 2), "estimation": (-80, -5), "model": "mean", "tests": ["brown_warner"]}
     with engine_path(path):
@@ -270,3 +270,32 @@ def test_excluded_pair_leaves_no_trace_in_brown_warner(path):
     assert (with_big.excluded["reason"] == "nonpositive_variance").all() and len(with_big.excluded) == 3
     pd.testing.assert_frame_equal(with_big.daily_tests, without.daily_tests, rtol=1e-13)
     pd.testing.assert_frame_equal(with_big.tests, without.tests, rtol=1e-13)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("model", ["mean", "market"])
+def test_level_shift_far_above_the_noise_is_not_zero_variance(path, model):
+    """Found in review: the zero-variance check was relative to the series' spread about its
+    column mean, so a series with a level shift of 1e6 and noise 0.01 had its pairs excluded
+    (the oracle keeps them). Now it is relative to the window's own values (sigma below 1e-12 of
+    their size: rounding), and the numpy path refits such windows exactly."""
+    rng = np.random.default_rng(2)
+    t = 400
+    idx = pd.bdate_range("2015-01-01", periods=t)
+    mkt = rng.normal(size=t)
+    x = np.where(np.arange(t) < t // 2, 1e6, 0.0) + rng.normal(size=t) * 1e-2 + 1e-3 * mkt
+    ch = pd.DataFrame({"s0": x, "mkt": mkt}, index=idx)
+    ev = pd.DataFrame({"event_id": ["a", "b", "c"], "series": "s0", "date": idx[[100, 150, 300]]})
+    kw = {"window": (-2, 3), "estimation": (-60, -4), "model": model}
+    kw["benchmark"] = "mkt" if model == "market" else None
+    with engine_path(path):
+        st = event_study(ch, ev, tests=["t_cross_section"], **kw)
+    assert len(st.excluded) == 0
+    kept, excluded = naive_oracle.naive_pairs(ch, ev, **kw)
+    assert not excluded
+    got = st.pairs.set_index("event_id")
+    for kp in kept:
+        assert got.loc[kp["event_id"], "sigma"] == pytest.approx(kp["sigma"], rel=1e-9)
+        np.testing.assert_allclose(
+            st.ar.loc[(kp["event_id"], "s0")].to_numpy(), kp["ar"], rtol=1e-9, atol=1e-9
+        )
