@@ -602,8 +602,12 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
                     accs[4][wi] += sums
                     accs[5][wi] += cnts
 
-    # by series (a radix sort when the codes fit in 16 bits), input order within a series
-    order = np.argsort(s64.astype(np.int16) if _n_series_max(s64) < 2**15 else s64, kind="stable")
+    # by series (a radix sort when the codes fit in 16 bits), input order within a series;
+    # event_study already passes its pairs in that order, then there is nothing to sort
+    if n < 2 or (s64[1:] >= s64[:-1]).all():
+        order = np.arange(n)
+    else:
+        order = np.argsort(s64.astype(np.int16) if _n_series_max(s64) < 2**15 else s64, kind="stable")
     n_thr = max(1, min(_KERNEL_MAX_THREADS, os.cpu_count() or 1, n // _KERNEL_MIN_PAIRS_PER_THREAD))
     parts = np.array_split(order, n_thr)
     accs = [new_acc() for _ in parts]
