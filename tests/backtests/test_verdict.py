@@ -1,0 +1,167 @@
+"""The verdict's sentences on constructed honest-answers tables (the shapes of issue #18's
+``study.headline``, ``study.confounders`` and single-event view): significant, not significant,
+single event, with a confounder. Every number in a sentence is the table's own, formatted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtests.errors import InputFormatError
+from backtests.sections import verdict_section
+from backtests.verdict import (
+    CONFOUNDER_COLUMNS,
+    HEADLINE_COLUMNS,
+    confounder_phrases,
+    event_sentences,
+    pick_window,
+    theme_sentences,
+)
+
+
+def headline(rows) -> pd.DataFrame:
+    base = {"start": 0, "end": 1, "statistic": 2.0, "n_eff": 10.0, "stars": ""}
+    return pd.DataFrame([base | r for r in rows], columns=list(HEADLINE_COLUMNS))
+
+
+SIG = headline(
+    [
+        {"group": "tariffs", "series": "ust_10y", "n": 12, "car": 12.34, "test": "bmp", "pvalue": 0.001,
+         "qvalue": 0.0123, "stars": "**"},
+        {"group": "tariffs", "series": "jgb_10y", "n": 12, "car": -3.21, "test": "bmp", "pvalue": 0.2,
+         "qvalue": 0.4},
+        {"group": "tariffs", "series": "ust_2y", "n": 12, "car": 5.55, "test": "bmp", "pvalue": 0.08,
+         "qvalue": 0.31},
+    ]
+)  # fmt: skip
+
+
+def test_significant_cell_is_named_with_its_test_p_q_and_stars():
+    (s,) = theme_sentences(SIG)
+    assert s.startswith("Tariffs (12 events, effective N 10), CAR over day 0 and day 1:")
+    assert "UST 10y +12.3 bp** (BMP p 0.00100, q 0.0123)" in s
+    # the rest: counted, largest move (UST 2y +5.5 beats JGB 10y -3.2) and the lowest q of the rest
+    assert "the other 2 series not distinguishable from noise (largest move UST 2y +5.5 bp, BMP p 0.0800" in s
+    assert "lowest q 0.310" in s
+
+
+def test_nothing_significant_says_so_with_the_largest_move():
+    h = SIG.assign(stars="", qvalue=[0.2, 0.5, 0.31])
+    (s,) = theme_sentences(h)
+    assert (
+        "no series distinguishable from noise (largest move UST 10y +12.3 bp, BMP p 0.00100; lowest q 0.200)"
+        in s
+    )
+    assert "**" not in s
+
+
+def test_single_event_and_too_few_independent_events():
+    one = headline([{"group": "japan_treasury_holdings", "series": "usdjpy", "n": 1, "n_eff": 1.0, "car": 88.6,
+                     "test": "placebo", "pvalue": 0.27, "qvalue": 0.8}])  # fmt: skip
+    (s,) = theme_sentences(one)
+    assert s.startswith("Japan treasury holdings (1 event, effective N 1)")
+    assert "USD/JPY +88.6 bp, placebo p 0.270" in s and s.endswith("One event: an anecdote, not a pattern.")
+    two = one.assign(n=2, n_eff=2.0)
+    assert theme_sentences(two)[0].endswith("Fewer than 3 independent events: no stars by rule.")
+
+
+def test_window_choice():
+    h = pd.concat([SIG, SIG.assign(start=-5, end=10, car=99.0)])
+    assert pick_window(h) == (0, 1)
+    assert pick_window(h.query("start == -5")) == (-5, 10)
+    assert "+99.0 bp" in theme_sentences(h, window=(-5, 10))[0]
+    assert "+99.0 bp" not in theme_sentences(h)[0]
+
+
+PAYROLLS = pd.DataFrame(
+    {
+        "event_id": ["e1"] * 3,
+        "series": ["ust_10y", "usdjpy", "jgb_10y"],
+        "release": ["US payrolls"] * 3,
+        "release_time": pd.Timestamp("2025-05-02T12:30Z"),
+        "rel_day": [0, 0, 0],
+        "before_close": [True, True, False],
+    },
+    columns=list(CONFOUNDER_COLUMNS),
+)
+
+
+def test_confounder_named_in_local_time_and_closes():
+    assert confounder_phrases(PAYROLLS, "e1") == [
+        "US payrolls 08:30 New York on day 0, before the UST 10y and USD/JPY closes"
+    ]
+    assert confounder_phrases(PAYROLLS, "other") == []
+    boj = PAYROLLS.assign(release="BoJ policy decision", release_time=pd.Timestamp("2025-05-01T03:00Z"),
+                          rel_day=-1, before_close=False)  # fmt: skip
+    assert confounder_phrases(boj, "e1") == ["BoJ policy decision 12:00 Tokyo on day -1"]
+
+
+VIEW = pd.DataFrame(
+    {
+        "series": ["usdjpy", "ust_10y"],
+        "level_before": [145.5, 4.25],
+        "level_after": [144.6, 4.33],
+        "change_bp": [-66.2, 8.0],
+        "change_sd": [-0.8, 1.4],
+        "ar": [-58.7, 7.9],
+        "car": [-58.7, 7.9],
+        "placebo_p": [0.27, 0.012],
+    }
+)
+
+
+def test_event_sentences_with_and_without_confounder():
+    lead, *s = event_sentences(VIEW, confounders=PAYROLLS, event_id="e1", model="raw")
+    assert "abnormal change under the 'raw' model" in lead
+    assert s[0] == (
+        "UST 10y +8.0 bp on day 0 (+1.4 sd); abnormal +7.9 bp: larger than on nearly all normal days "
+        "(placebo p 0.0120)."
+    )  # maturity order first, then FX
+    assert (
+        s[1].startswith("USD/JPY -66.2 bp on day 0 (-0.8 sd)")
+        and "not distinguishable from a normal day (placebo p 0.270)" in s[1]
+    )
+    assert (
+        s[2]
+        == "Also in the window: US payrolls 08:30 New York on day 0, before the UST 10y and USD/JPY closes."
+    )
+    quiet = event_sentences(VIEW, confounders=PAYROLLS.iloc[:0], event_id="e1")
+    assert quiet[-1].startswith("No scheduled release")
+    assert len(event_sentences(VIEW)) == 2  # no confounder table: nothing claimed either way
+
+
+def test_missing_columns_are_a_clear_error():
+    with pytest.raises(InputFormatError, match=r"study.headline lacks column\(s\) \['qvalue'\]"):
+        theme_sentences(SIG.drop(columns="qvalue"))
+    with pytest.raises(InputFormatError, match="placebo_p"):
+        event_sentences(VIEW.drop(columns="placebo_p"))
+
+
+class _Study:
+    """The attributes the verdict reads, nothing else."""
+
+    def __init__(self, headline, confounders=None):
+        self.headline = headline
+        self.confounders = confounders
+        self.settings = {"model": "raw", "window": (-5, 10), "estimation": (-120, -11)}
+        self.unit = "bp"
+        self.tests = pd.DataFrame()
+
+
+def test_verdict_section_reads_the_study_tables():
+    st = _Study(SIG, PAYROLLS)
+    ev = {
+        "event_id": "e1",
+        "theme": "tariffs",
+        "timestamp": pd.Timestamp("2025-05-02T01:50Z"),
+        "headline": "H",
+    }
+    sec = verdict_section(st, None, event_view=VIEW, event=ev)
+    assert sec.key == "verdict"
+    assert "Fri 02 May 2025 10:50 Tokyo" in sec.paragraphs[0]
+    assert sec.bullets[0].startswith("UST 10y +8.0 bp on day 0")
+    assert any("US payrolls 08:30 New York" in b for b in sec.bullets)
+    assert any("UST 10y +12.3 bp**" in b for b in sec.bullets)
+    assert "Benjamini-Hochberg adjusted over all 3 cells" in sec.note
+    assert not np.isnan(SIG["qvalue"]).any()
