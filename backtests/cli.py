@@ -44,6 +44,11 @@ class _Progress:
         self.bar.set_description_str(label)
         self.bar.update(1)
 
+    def extend(self, n: int) -> None:
+        """Expect ``n`` more ticks (the report's figures and tables)."""
+        self.bar.total += n
+        self.bar.refresh()
+
     def close(self) -> None:
         self.bar.close()
 
@@ -152,6 +157,8 @@ def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -
                 figure_formats=cfg["report"]["figure_formats"],
                 log_file=logf,
                 as_of=cfg["run"]["as_of"] and str(cfg["run"]["as_of"]),
+                articles=res.articles,
+                progress=bar,
             )
         finally:
             bar.close()

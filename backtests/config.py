@@ -93,6 +93,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "date": (_DATE, None, "UTC date of the highlighted event"),
         "timeline_start": (_DATE, None, "timeline chart start"),
         "timeline_end": (_DATE, None, "timeline chart end"),
+        "note": (_STR, None, "a paragraph of context shown in the highlighted-event section"),
+        "markers": (
+            _LIST,
+            [],
+            "[[highlight.markers]] tables: date (YYYY-MM-DD) and label, drawn on the timeline",
+        ),
     },
     "report": {
         "out": (_STR, "reports/{date}", "output folder; {date} = as-of date, {name} = config name"),
@@ -185,6 +191,17 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             Rule.from_dict(r)
         except ConfigError as e:
             raise ConfigError(f"{origin}: [[backtest.rules]] entry {i + 1}: {e}") from None
+    for i, m in enumerate(cfg["highlight"]["markers"]):
+        if not (isinstance(m, Mapping) and set(m) == {"date", "label"} and isinstance(m["label"], str)):
+            raise ConfigError(
+                f"{origin}: [[highlight.markers]] entry {i + 1} must be a table with exactly date and label, got {m!r}"
+            )
+        try:
+            dt.date.fromisoformat(str(m["date"]))
+        except ValueError:
+            raise ConfigError(
+                f"{origin}: [[highlight.markers]] entry {i + 1}: date {m['date']!r} is not a date (use YYYY-MM-DD)"
+            ) from None
     for k in ("formats", "figure_formats"):
         allowed = {"formats": {"html", "md"}, "figure_formats": {"png", "svg"}}[k]
         bad = set(cfg["report"][k]) - allowed

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "plot_backtest",
@@ -24,9 +25,14 @@ __all__ = [
     "save_figure",
 ]
 
-# one palette for themes everywhere (colour-blind-safe Okabe-Ito, then tab10)
-_PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
-_RC = {"axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
+from backtests._labels import family, ordered, series_colour, series_label, tenor_months, theme_label
+
+# one palette for themes everywhere (colour-blind-safe Okabe-Ito); series have fixed colours
+_PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+#: display resolution of PNG figures: 9-11 inch figures are 900-1100 px, the report's column width
+SCREEN_DPI = 100
+#: most lines drawn in one CAAR panel
+MAX_LINES = 4
 
 
 def _colour(i: int) -> str:
@@ -37,15 +43,37 @@ def _theme_colours(themes: Sequence[str]) -> dict[str, str]:
     return {t: _colour(i) for i, t in enumerate(sorted(set(map(str, themes))))}
 
 
-def _figure(nrows: int = 1, ncols: int = 1, *, width: float = 9.0, height: float = 3.2, **kw):
-    fig = Figure(figsize=(width, height * nrows), layout="constrained")
+#: fixed margins in inches (no layout engine: constrained layout costs about a third of a big
+#: figure's drawing time and these grids have predictable labels)
+_MARGINS = {"left": 0.8, "right": 0.2, "top": 0.5, "bottom": 0.8, "hspace": 0.45, "wspace": 0.6}
+
+
+def _figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    width: float = 9.0,
+    height: float = 3.2,
+    margins: dict | None = None,
+    **kw,
+):
+    """A figure of ``nrows`` x ``ncols`` axes, ``height`` inches per row; with ``margins``
+    (inches, see :data:`_MARGINS`) a fixed layout instead of the constrained layout engine."""
+    fig = Figure(figsize=(width, height * nrows), layout=None if margins is not None else "constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    if margins is not None:
+        m = _MARGINS | margins
+        w, h = fig.get_size_inches()
+        aw = (w - m["left"] - m["right"] - m["wspace"] * (ncols - 1)) / ncols
+        ah = (h - m["top"] - m["bottom"] - m["hspace"] * (nrows - 1)) / nrows
+        fig.subplots_adjust(
+            left=m["left"] / w, right=1 - m["right"] / w, top=1 - m["top"] / h, bottom=m["bottom"] / h,
+            wspace=m["wspace"] / aw, hspace=m["hspace"] / ah,
+        )  # fmt: skip
     for ax in axes.flat:
-        for k, v in _RC.items():
-            if k == "axes.grid":
-                ax.grid(v, alpha=_RC["grid.alpha"])
-            elif k.startswith("axes.spines."):
-                ax.spines[k.rsplit(".", 1)[1]].set_visible(v)
+        ax.grid(True, alpha=0.3)
+        ax.spines["top"].set_visible(False)
+        ax.spines["right"].set_visible(False)
     return fig, axes
 
 
@@ -59,8 +87,8 @@ def _group_cols(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
 
 def _label(key) -> str:
     if isinstance(key, tuple):
-        return " · ".join(str(k) for k in key)
-    return str(key)
+        return " · ".join(theme_label(k) for k in key)
+    return theme_label(key)
 
 
 def _empty(fig: Figure, ax, msg: str) -> Figure:
@@ -69,83 +97,155 @@ def _empty(fig: Figure, ax, msg: str) -> Figure:
     return fig
 
 
+def spread_labels(y: Sequence[float], gap: float) -> np.ndarray:
+    """Label positions near ``y`` with neighbours at least ``gap`` apart (same order as ``y``):
+    sorted, pushed apart upwards, then shifted back so their mean equals the mean of ``y``."""
+    y = np.asarray(y, dtype=float)
+    if len(y) < 2:
+        return y.copy()
+    order = np.argsort(y, kind="stable")
+    v = y[order].copy()
+    for i in range(1, len(v)):
+        v[i] = max(v[i], v[i - 1] + gap)
+    v += y.mean() - v.mean()
+    out = np.empty_like(v)
+    out[order] = v
+    return out
+
+
+def kind_blocks(series: Sequence[str], max_lines: int = MAX_LINES) -> list[list[str]]:
+    """Series grouped for panels: one block per family (UST, JGB, FX ...), tenors in maturity
+    order, at most ``max_lines`` per block."""
+    blocks: dict[str, list[str]] = {}
+    for s in ordered(series):
+        blocks.setdefault(family(s) if tenor_months(s) is not None else "other", []).append(s)
+    out = []
+    for b in blocks.values():
+        out += [b[i : i + max_lines] for i in range(0, len(b), max_lines)]
+    return out
+
+
+def _block_name(block: Sequence[str]) -> str:
+    fams = {family(s) for s in block}
+    if len(fams) == 1 and tenor_months(block[0]) is not None:
+        return series_label(block[0]).split(" ")[0] + " yields"
+    return " / ".join(series_label(s) for s in block) if len(block) <= 2 else "other series"
+
+
+def _end_labels(ax, ends: list[tuple[float, float, str, str]]) -> None:
+    """Right-end labels (x, y, text, colour) spread so that they never overlap."""
+    if not ends:
+        return
+    lo, hi = ax.get_ylim()
+    ys = spread_labels([e[1] for e in ends], gap=0.09 * (hi - lo))
+    for (x, y, text, col), yl in zip(ends, ys, strict=False):
+        ax.annotate(text, (x, y), xytext=(x + 0.4, yl), textcoords="data", fontsize=7, color=col,
+                    va="center", annotation_clip=False)  # fmt: skip
+
+
 def plot_caar(
-    study, *, level: float = 0.95, panel: str = "series", max_panels: int = 12, title: str | None = None
+    study,
+    *,
+    level: float = 0.95,
+    max_lines: int = MAX_LINES,
+    max_rows: int = 12,
+    title: str | None = None,
+    panel: str | None = None,
 ) -> Figure:
-    """CAAR path per group with a confidence band and the day-0 line: one panel per ``panel``
-    value (each market on its own scale), one line per remaining group.
+    """CAAR paths as small multiples: one row of panels per group (theme), one panel per family of
+    series (UST yields, JGB yields, FX), at most ``max_lines`` lines per panel, tenors in maturity
+    order, one colour per series, one legend for the figure and end labels that never collide.
 
     Parameters
     ----------
     study : EventStudy
-        Uses ``study.caar`` (group columns, ``rel_day``, ``aar``, ``caar``, ``n`` and, when
-        present, ``caar_se``: the cross-sectional standard error of the CAAR, in the study's unit).
+        Uses ``study.caar`` (group columns, ``rel_day``, ``caar``, ``n`` and, when present,
+        ``caar_se``: the engine's cross-sectional standard error of the CAAR, in the study's unit).
     level : float
-        Two-sided confidence level of the band (normal quantile), default 0.95.
-    panel : str
-        Group column that gets its own panel (default ``series``); ignored when absent.
-    max_panels : int
-        At most this many panels; the rest are named in the title.
+        Two-sided level of the band drawn when a panel has one line (normal quantile).
+    max_lines : int
+    max_rows : int
+        At most this many groups (rows); the rest are named in the title.
     title : str, optional
+    panel : str, optional
+        Ignored (kept for callers of the old signature).
 
     Returns
     -------
     matplotlib.figure.Figure
-        y axis in the study's unit (bp for the market pipeline), x axis in trading days.
+        y in the study's unit (bp for the market pipeline), x in trading days; panels of one family
+        share their y axis.
     """
+    from matplotlib.lines import Line2D
     from scipy.stats import norm
 
     caar = study.caar
     unit = _unit(study)
-    gcols = _group_cols(caar, ["rel_day", "aar", "caar", "n", "caar_se", "aar_se"])
-    pcol = panel if panel in gcols else None
-    lcols = [c for c in gcols if c != pcol]
-    panels = list(caar.groupby(pcol, sort=True)) if pcol else [("all events", caar)]
-    shown = panels[:max_panels]
-    ncols = 1 if len(shown) == 1 else 2
-    nrows = max(1, int(np.ceil(len(shown) / ncols)))
-    fig, axes = _figure(nrows, ncols, width=9.0 if ncols == 1 else 11.0, height=2.9, sharex=True)
+    gcols = _group_cols(caar, ["rel_day", "aar", "caar", "n", "caar_se", "aar_se", "series"])
+    has_series = "series" in caar
+    series = ordered(caar["series"]) if has_series else ["all"]
+    blocks = kind_blocks(series, max_lines) if has_series else [["all"]]
+    groups = list(caar.groupby(gcols, sort=True)) if gcols else [("all events", caar)]
+    shown = groups[:max_rows]
+    fig, axes = _figure(len(shown), len(blocks), width=min(12.0, 3.6 * len(blocks) + 1.5), height=2.0,
+                        sharex=True, sharey="col", margins={"right": 0.1, "wspace": 0.55, "top": 0.7})  # fmt: skip
     z = norm.ppf(0.5 + level / 2)
-    line_keys = sorted({k for k, _ in caar.groupby(lcols, sort=True)}, key=str) if lcols else ["all"]
-    colours = {k: _colour(i) for i, k in enumerate(line_keys)}
-    for ax, (pkey, pg) in zip(axes.flat, shown, strict=False):
-        lines = list(pg.groupby(lcols, sort=True)) if lcols else [("all", pg)]
-        for key, g in lines:
-            g = g.sort_values("rel_day")
-            x = g["rel_day"].to_numpy()
-            y = g["caar"].to_numpy(dtype=float)
-            n = int(g["n"].max()) if len(g) else 0
-            col = colours.get(key, _colour(0))
-            ax.plot(x, y, marker="o", ms=2.5, lw=1.3, color=col, label=f"{_label(key)} (N={n})")
-            ax.annotate(
-                f"N={n}",
-                (x[-1], y[-1]),
-                fontsize=6,
-                color=col,
-                xytext=(2, 0),
-                textcoords="offset points",
-                va="center",
+    pending = []
+    for r, (gkey, gg) in enumerate(shown):
+        by_s = dict(list(gg.groupby("series", sort=False))) if has_series else {"all": gg}
+        for c, block in enumerate(blocks):
+            ax = axes[r, c]
+            ends, ns = [], []
+            for s in block:
+                g = by_s.get(s)
+                if g is None or g.empty:
+                    continue
+                g = g.sort_values("rel_day")
+                x, y = g["rel_day"].to_numpy(), g["caar"].to_numpy(dtype=float)
+                col = series_colour(s) if has_series else _colour(0)
+                ax.plot(x, y, lw=1.4, color=col)
+                ns.append(int(g["n"].max()))
+                if len(block) == 1 and "caar_se" in g:
+                    se = g["caar_se"].to_numpy(dtype=float)
+                    ax.fill_between(x, y - z * se, y + z * se, color=col, alpha=0.15, lw=0)
+                ends.append((float(x[-1]), float(y[-1]), series_label(s).split(" ")[-1], col))
+            ax.axvline(0, color="0.3", lw=0.8, ls="--")
+            ax.axhline(0, color="0.6", lw=0.8)
+            nn = (
+                f"N={min(ns)}"
+                if ns and min(ns) == max(ns)
+                else f"N={min(ns)}-{max(ns)}"
+                if ns
+                else "no pairs"
             )
-            if "caar_se" in g:
-                se = g["caar_se"].to_numpy(dtype=float)
-                ax.fill_between(x, y - z * se, y + z * se, color=col, alpha=0.12, lw=0)
-        ax.axvline(0, color="0.3", lw=1, ls="--")
-        ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_title(_label(pkey), fontsize=10)
-        ax.set_ylabel(f"CAAR ({unit})")
-        ax.legend(fontsize=7, frameon=False, loc="best")
-    for ax in axes.flat[len(shown) :]:
-        ax.set_axis_off()
+            ax.set_title(f"{_label(gkey)} · {_block_name(block)} ({nn})", fontsize=8, loc="left")
+            if c == 0:
+                ax.set_ylabel(f"CAAR ({unit})", fontsize=8)
+            ax.tick_params(labelsize=7)
+            pending.append((ax, ends))
+    if len(caar):  # room on the right for the end labels (shared x: set once)
+        axes[0, 0].set_xlim(
+            caar["rel_day"].min() - 0.5, caar["rel_day"].max() + 0.12 * np.ptp(caar["rel_day"]) + 0.8
+        )
+    for ax, ends in pending:  # after every line is drawn, so the shared y limits are final
+        _end_labels(ax, ends)
     for ax in axes[-1]:
-        ax.set_xlabel("trading days relative to day 0")
-    more = f" (+{len(panels) - len(shown)} more panels not drawn)" if len(panels) > len(shown) else ""
-    band = f"; shaded: {level:.0%} band" if "caar_se" in caar else ""
-    fig.suptitle((title or "Cumulative average abnormal change around events") + band + more, fontsize=11)
+        ax.set_xlabel("trading days from day 0", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if has_series:
+        handles = [Line2D([], [], color=series_colour(s), lw=2, label=series_label(s)) for s in series]
+        fig.legend(handles=handles, loc="lower center", ncols=min(8, len(handles)), fontsize=8,
+                   frameon=False)  # fmt: skip
+    more = f" (+{len(groups) - len(shown)} groups not drawn)" if len(groups) > len(shown) else ""
+    band = f"; shaded: {level:.0%} band where a panel has one line" if "caar_se" in caar else ""
+    fig.suptitle((title or "Cumulative average abnormal change around events") + band + more, fontsize=10)
     return fig
 
 
 def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figure:
-    """Abnormal-change path (AR bars and cumulative AR line) of one event on each of its series.
+    """Daily abnormal changes (bars) and their running sum (line) of one event on each of its
+    series, with the ±1 sd and ±2 sd bands of a normal day (the estimation window's sd from
+    ``study.pairs['sigma']``); series in maturity order.
 
     Parameters
     ----------
@@ -153,12 +253,17 @@ def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figur
         Uses ``study.ar`` (index ``event_id``, ``series``; columns relative days) and ``study.pairs``.
     event_id : optional
         Event to draw; default the first event in ``study.ar``.
+    title : str, optional
+        A human title (theme, date, headline); default names the event id.
 
     Returns
     -------
     matplotlib.figure.Figure
         One panel per series, y in the study's unit.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     ar = study.ar
     unit = _unit(study)
     if ar is None or len(ar) == 0:
@@ -167,29 +272,45 @@ def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figur
     if event_id is None:
         event_id = ar.index.get_level_values("event_id")[0]
     sub = ar.xs(event_id, level="event_id")
-    ncols = 1 if len(sub) <= 3 else 2
-    nrows = int(np.ceil(len(sub) / ncols))
-    fig, axes = _figure(nrows, ncols, width=9.0 if ncols == 1 else 11.0, height=2.3, sharex=True)
-    pairs = study.pairs.set_index(["event_id", "series"]) if len(study.pairs) else None
-    for ax, (series, row) in zip(axes.flat, sub.iterrows(), strict=False):
+    names = ordered(sub.index)
+    ncols = 1 if len(names) <= 2 else 2
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = _figure(nrows, ncols, width=9.0 if ncols == 1 else 11.0, height=2.0, sharex=True,
+                        margins={"hspace": 0.55, "bottom": 0.85, "top": 0.7})  # fmt: skip
+    pairs = study.pairs[study.pairs["event_id"] == event_id].set_index("series") if len(study.pairs) else None
+    bar_col = "0.55"
+    for ax, s in zip(axes.flat, names, strict=False):
+        row = sub.loc[s]
         x = np.asarray(row.index, dtype=int)
         y = row.to_numpy(dtype=float)
-        ax.bar(x, y, color=np.where(y >= 0, _colour(0), _colour(1)), alpha=0.7, label="AR")
-        ax.plot(x, np.nancumsum(y), color="k", lw=1.5, label="cumulative AR")
-        ax.axvline(0, color="0.3", lw=1, ls="--")
-        ax.axhline(0, color="0.6", lw=0.8)
         d0 = ""
-        if pairs is not None and (event_id, series) in pairs.index:
-            d0 = f", day 0 = {pd.Timestamp(pairs.loc[(event_id, series), 'day0']):%a %d %b %Y}"
-        ax.set_title(f"{series}{d0}", fontsize=9)
-        ax.set_ylabel(unit)
-    for ax in axes.flat[len(sub) :]:
+        if pairs is not None and s in pairs.index:
+            sd = float(pairs.loc[s, "sigma"]) if "sigma" in pairs else np.nan
+            if np.isfinite(sd):
+                ax.axhspan(-2 * sd, 2 * sd, color="0.93", lw=0, zorder=0)
+                ax.axhspan(-sd, sd, color="0.84", lw=0, zorder=0)
+            d0 = f" · day 0 {pd.Timestamp(pairs.loc[s, 'day0']):%a %d %b %Y}"
+        ax.bar(x, y, color=bar_col, width=0.7, zorder=2)
+        ax.plot(x, np.nancumsum(y), color=series_colour(s), lw=1.8, zorder=3)
+        ax.axvline(0, color="0.3", lw=0.8, ls="--")
+        ax.axhline(0, color="0.5", lw=0.6)
+        ax.set_title(f"{series_label(s)}{d0}", fontsize=9, loc="left")
+        ax.set_ylabel(unit, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names) :]:
         ax.set_axis_off()
-    axes.flat[0].legend(fontsize=8, frameon=False, loc="upper left")
-    for ax in axes.flat[max(0, len(sub) - ncols) : len(sub)]:
+    for ax in axes.flat[max(0, len(names) - ncols) : len(names)]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.xaxis.set_tick_params(labelbottom=True)
-        ax.set_xlabel("trading days relative to day 0")
-    fig.suptitle(title or f"Abnormal changes around event {event_id}", fontsize=11)
+        ax.set_xlabel("trading days from day 0", fontsize=8)
+    handles = [
+        Patch(color=bar_col, label=f"abnormal change that day ({unit})"),
+        Line2D([], [], color="0.2", lw=1.8, label="cumulative (line in the series' colour)"),
+        Patch(color="0.84", label="±1 sd of a normal day"),
+        Patch(color="0.93", label="±2 sd"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncols=4, fontsize=8, frameon=False)
+    fig.suptitle(title or f"Abnormal changes around event {event_id}", fontsize=10)
     return fig
 
 
@@ -203,7 +324,8 @@ def plot_timeline(
     title: str | None = None,
     annotations: pd.DataFrame | None = None,
 ) -> Figure:
-    """Each series' level over the period with event markers coloured by theme.
+    """Each series' level over the period (maturity order) with event markers coloured by theme
+    and numbered date markers whose labels are listed in a key (never printed over the data).
 
     Parameters
     ----------
@@ -215,147 +337,188 @@ def plot_timeline(
     start, end : date-like, optional
     series : list of str, optional
     annotations : DataFrame, optional
-        ``date`` and ``label`` columns: vertical labelled lines (e.g. the tariff pause).
+        ``date`` and ``label`` columns: numbered vertical lines (e.g. the tariff pause).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.lines import Line2D
+
     levels = market.levels if hasattr(market, "levels") else market
-    cols = list(series) if series is not None else list(levels.columns)
+    cols = list(series) if series is not None else ordered(levels.columns)
     lv = levels.loc[start:end, cols]
-    fig, axes = _figure(len(cols), 1, height=1.9, sharex=True)
     ev = None
     if events is not None and len(events):
         ev = events.copy()
-        t = ev["timestamp"] if "timestamp" in ev else pd.to_datetime(ev["date"])
-        t = pd.to_datetime(t)
+        t = pd.to_datetime(ev["timestamp"] if "timestamp" in ev else ev["date"])
         ev["_d"] = (t.dt.tz_convert("UTC").dt.tz_localize(None) if t.dt.tz is not None else t).dt.normalize()
         ev = ev[(ev["_d"] >= lv.index.min()) & (ev["_d"] <= lv.index.max())]
     colours = _theme_colours(ev["theme"]) if ev is not None and len(ev) else {}
+    ann = None
+    if annotations is not None and len(annotations):
+        ann = annotations.assign(_t=pd.to_datetime(annotations["date"])).sort_values("_t")
+        ann = ann[(ann["_t"] >= lv.index.min()) & (ann["_t"] <= lv.index.max())]
+    n_key = len(colours) + (0 if ann is None else len(ann))
+    bottom = 0.4 + (0.22 + 0.15 * int(np.ceil(n_key / 3)) if n_key else 0)
+    per_row = (1.15 * len(cols) + 0.12 * (len(cols) - 1) + 0.6 + bottom) / max(1, len(cols))
+    fig, axes = _figure(len(cols), 1, width=10.0, height=per_row, sharex=True,
+                        margins={"top": 0.6, "bottom": bottom, "hspace": 0.12, "left": 0.85})  # fmt: skip
+    specs = getattr(market, "specs", {}) or {}
     for ax, c in zip(axes[:, 0], cols, strict=False):
         s = lv[c].dropna()
-        ax.plot(s.index, s.to_numpy(), color="0.25", lw=1.1)
-        unit = (
-            "%" if getattr(market, "specs", {}).get(c) is not None and market.specs[c].kind == "yield" else ""
-        )
-        if hasattr(market, "specs") and c in market.specs:
-            unit = market.specs[c].unit
-        ax.set_ylabel(f"{c}\n({unit})" if unit else c, fontsize=8)
+        ax.plot(s.index, s.to_numpy(), color=series_colour(c), lw=1.2)
+        unit = specs[c].unit if c in specs else ""
+        ax.set_ylabel(f"{series_label(c)}\n({unit})" if unit else series_label(c), fontsize=8)
+        ax.tick_params(labelsize=7)
         if ev is not None and len(ev) and len(s):
-            pos = s.index.searchsorted(ev["_d"].to_numpy())
-            pos = np.clip(pos, 0, len(s) - 1)
-            y = s.to_numpy()[pos]
-            size = 20 + 60 * ev["sentiment"].abs().fillna(0).to_numpy() if "sentiment" in ev else 30
-            ax.scatter(
-                s.index[pos],
-                y,
-                s=size,
-                c=[colours[str(t)] for t in ev["theme"]],
-                edgecolor="k",
-                linewidth=0.4,
-                zorder=3,
-            )
-        if annotations is not None:
-            for _, a in annotations.iterrows():
-                ax.axvline(pd.Timestamp(a["date"]), color="0.5", lw=0.8, ls=":")
-    if annotations is not None:
-        for _, a in annotations.iterrows():
-            axes[0, 0].annotate(
-                str(a["label"]),
-                (pd.Timestamp(a["date"]), 1.0),
-                xycoords=("data", "axes fraction"),
-                fontsize=7,
-                rotation=90,
-                va="top",
-                ha="right",
-                color="0.3",
-            )
-    if colours:
-        from matplotlib.lines import Line2D
-
-        handles = [
-            Line2D([], [], marker="o", ls="", color=col, markeredgecolor="k", label=t)
-            for t, col in colours.items()
+            pos = np.clip(s.index.searchsorted(ev["_d"].to_numpy()), 0, len(s) - 1)
+            size = 14 + 50 * ev["sentiment"].abs().fillna(0).to_numpy() if "sentiment" in ev else 24
+            ax.scatter(s.index[pos], s.to_numpy()[pos], s=size, c=[colours[str(t)] for t in ev["theme"]],
+                       edgecolor="k", linewidth=0.4, zorder=3)  # fmt: skip
+        if ann is not None:
+            for t in ann["_t"]:
+                ax.axvline(t, color="0.45", lw=0.8, ls=":", zorder=1)
+    handles = [
+        Line2D([], [], marker="o", ls="", color=col, markeredgecolor="k", label=theme_label(t))
+        for t, col in colours.items()
+    ]
+    if ann is not None and len(ann):
+        top = axes[0, 0]
+        x = top.get_xlim()
+        frac = (mdates_num(ann["_t"]) - x[0]) / (x[1] - x[0])
+        xs = spread_labels(frac, gap=0.022)
+        for i, (xf, t) in enumerate(zip(xs, ann["_t"], strict=False)):
+            top.annotate(str(i + 1), (t, 1.0), xycoords=("data", "axes fraction"),
+                         xytext=(xf, 1.12), textcoords="axes fraction", ha="center", va="center",
+                         fontsize=7, color="0.2", arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6},
+                         bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "0.45", "lw": 0.6})  # fmt: skip
+        handles += [
+            Line2D([], [], ls=":", color="0.45", label=f"{i + 1}  {t:%d %b}: {lab}")
+            for i, (t, lab) in enumerate(zip(ann["_t"], ann["label"], strict=False))
         ]
-        fig.legend(
-            handles=handles,
-            loc="outside lower center",
-            ncols=min(4, len(handles)),
-            fontsize=8,
-            frameon=False,
-            title="event theme (marker size: |sentiment|)",
-            title_fontsize=8,
-        )
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncols=3, fontsize=7, frameon=False,
+                   title="markers: news events by theme (size: |sentiment|); numbered lines: dated facts",
+                   title_fontsize=7)  # fmt: skip
+    _date_axis(axes[-1, 0], lv.index)
     rng = f"{lv.index.min():%d %b %Y} to {lv.index.max():%d %b %Y}" if len(lv) else ""
-    fig.suptitle(title or f"Market levels and news events, {rng}", fontsize=11)
-    fig.autofmt_xdate()
+    fig.suptitle(title or f"Market levels and news events, {rng}", fontsize=10)
     return fig
+
+
+def _date_axis(ax, index: pd.DatetimeIndex) -> None:
+    """Weekly ticks (Mondays, ``03 Apr``) over spans up to 4 months, else concise automatic dates."""
+    from matplotlib import dates as mdates
+
+    if len(index) and (index.max() - index.min()).days <= 120:
+        ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    else:
+        loc = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def mdates_num(t) -> np.ndarray:
+    """Matplotlib date numbers of timestamps (days since the epoch)."""
+    from matplotlib import dates as mdates
+
+    return np.asarray(mdates.date2num(pd.to_datetime(t).to_numpy()), dtype=float)
+
+
+_KIND_NAMES = {"yield": "yields", "fx": "FX", "price": "prices"}
+
+
+def _kind(series: str, kinds: dict | None) -> str:
+    if kinds and series in kinds:
+        return str(kinds[series])
+    return "yield" if tenor_months(series) is not None else "fx" if family(series) == "fx" else "other"
 
 
 def plot_car_heatmap(
     study,
     *,
+    headline: pd.DataFrame | None = None,
     window: tuple[int, int] | None = None,
-    test: str = "t_cross_section",
-    row: str = "theme",
-    col: str = "series",
+    kinds: dict | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Heatmap of mean CAR (study unit) with significance stars, ``row`` x ``col``.
-
-    Reads the CAAR over ``window`` and the p-value of ``test`` from ``study.tests`` /
-    ``study.car_table`` as computed by the engine for groups that include ``row`` and ``col``.
+    """Mean CAR per group (rows) and series (columns, maturity order) from the headline table: bp
+    printed in each cell, stars from the headline q-value only, one colour scale per series kind
+    (yields and FX in separate blocks, so a ±300 bp FX move does not wash out the yields).
 
     Parameters
     ----------
     study : EventStudy
-        Must have been run with ``group_by`` containing both ``row`` and ``col``.
+        ``study.headline`` is read when ``headline`` is not given; without it, a stand-in built
+        from ``study.tests`` (placebo p, no q, no stars) is drawn and the title says so.
+    headline : DataFrame, optional
+        Columns ``group``, ``series``, ``start``, ``end``, ``n``, ``car``, ``qvalue``, ``stars``.
     window : (int, int), optional
-        CAR window; default the study's event window.
-    test : str
-        Test whose p-value sets the stars (* 10 %, ** 5 %, *** 1 %).
+        CAR window; default as the verdict (day 0 and day 1 when present).
+    kinds : dict, optional
+        series -> kind (``yield``, ``fx`` ...); default from the id (``ust_10y`` is a yield).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    tests = study.tests
+    from backtests.verdict import headline_from_tests, pick_window
+
     unit = _unit(study)
-    if window is None:
-        window = tuple(study.settings["window"])
-    sel = tests[(tests["test"] == test) & (tests["start"] == window[0]) & (tests["end"] == window[1])]
-    fig, axes = _figure(width=8.0, height=4.0)
-    ax = axes[0, 0]
-    if row not in sel or col not in sel or "caar" not in sel or sel.empty:
-        return _empty(fig, ax, f"no {test} results grouped by {row} and {col}")
-    val = sel.pivot_table(index=row, columns=col, values="caar", aggfunc="first")
-    pv = sel.pivot_table(index=row, columns=col, values="pvalue", aggfunc="first").reindex_like(val)
-    n = sel.pivot_table(index=row, columns=col, values="n", aggfunc="first").reindex_like(val)
-    lim = float(np.nanmax(np.abs(val.to_numpy()))) if np.isfinite(val.to_numpy()).any() else 1.0
-    im = ax.imshow(val.to_numpy(dtype=float), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
-    ax.set_xticks(range(val.shape[1]), val.columns, rotation=30, ha="right")
-    ax.set_yticks(range(val.shape[0]), val.index)
-    ax.grid(False)
-    for i in range(val.shape[0]):
-        for j in range(val.shape[1]):
-            v, p, k = val.iat[i, j], pv.iat[i, j], n.iat[i, j]
-            if np.isfinite(v):
-                stars = "***" if p < 0.01 else "**" if p < 0.05 else "*" if p < 0.1 else ""
-                ax.text(
-                    j,
-                    i,
-                    f"{v:+.1f}{stars}\nN={int(k)}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if abs(v) > 0.6 * lim else "black",
-                )
-    fig.colorbar(im, ax=ax, label=f"CAAR [{window[0]}, {window[1]}] ({unit})")
-    fig.suptitle(
-        title or f"Mean CAR [{window[0]}, {window[1]}] by {row} and {col} (stars: {test} p < .1/.05/.01)",
-        fontsize=11,
+    h = headline if headline is not None else getattr(study, "headline", None)
+    stand_in = h is None
+    if stand_in:
+        h = headline_from_tests(study)
+    if h is None or h.empty:
+        fig, axes = _figure(width=8.0, height=3.0)
+        return _empty(fig, axes[0, 0], "no headline results to draw")
+    a, b = pick_window(h, window)
+    sel = h[(h["start"] == a) & (h["end"] == b)]
+    val = sel.pivot_table(index="group", columns="series", values="car", aggfunc="first")
+    val = val[ordered(val.columns)]
+    n = sel.pivot_table(index="group", columns="series", values="n", aggfunc="first").reindex_like(val)
+    st = (
+        sel.pivot_table(index="group", columns="series", values="stars", aggfunc="first")
+        .reindex_like(val)
+        .fillna("")
     )
+    blocks: dict[str, list[str]] = {}
+    for c in val.columns:
+        blocks.setdefault(_kind(c, kinds), []).append(c)
+    fig = Figure(
+        figsize=(min(12.0, 2.5 + 1.05 * val.shape[1]), 0.9 + 0.48 * val.shape[0]), layout="constrained"
+    )
+    axs = fig.subplots(1, len(blocks), squeeze=False, width_ratios=[len(v) for v in blocks.values()])[0]
+    for ax, (kind, cols) in zip(axs, blocks.items(), strict=False):
+        v = val[cols].to_numpy(dtype=float)
+        lim = float(np.nanmax(np.abs(v))) if np.isfinite(v).any() else 1.0
+        lim = lim or 1.0
+        im = ax.imshow(v, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+        ax.set_xticks(range(len(cols)), [series_label(c) for c in cols], fontsize=8)
+        ax.set_yticks(
+            range(val.shape[0]), [theme_label(g) for g in val.index] if ax is axs[0] else [], fontsize=8
+        )
+        ax.tick_params(length=0)
+        if ax is axs[0]:
+            ax.set_ylabel("group (theme)", fontsize=8)
+        for i in range(v.shape[0]):
+            for j, c in enumerate(cols):
+                if np.isfinite(v[i, j]):
+                    k = n.iat[i, list(val.columns).index(c)]
+                    ax.text(j, i, f"{v[i, j]:+.1f}{st.iat[i, list(val.columns).index(c)]}\nN={int(k)}",
+                            ha="center", va="center", fontsize=7,
+                            color="white" if abs(v[i, j]) > 0.6 * lim else "black")  # fmt: skip
+        for sp in ax.spines.values():
+            sp.set_visible(False)
+        fig.colorbar(im, ax=ax, location="bottom", shrink=0.8, aspect=30, pad=0.02).set_label(
+            f"{_KIND_NAMES.get(kind, kind)} ({unit})", fontsize=7
+        )
+    how = ("no stars: stand-in from the placebo test until the headline table exists" if stand_in
+           else "stars from the headline test's q-value")  # fmt: skip
+    fig.suptitle(title or f"Mean CAR [{a}, {b}] by theme and series ({unit}; {how})", fontsize=10)
     return fig
 
 
@@ -471,11 +634,34 @@ def plot_backtest(bt, *, title: str | None = None) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, path_stem, *, formats: Sequence[str] = ("png", "svg"), dpi: int = 200) -> list:
-    """Save ``fig`` as ``path_stem.<fmt>`` for each format (PNG at print resolution).
+def render_figure(fig: Figure, fmt: str = "png", *, dpi: int = SCREEN_DPI) -> bytes:
+    """``fig`` as PNG (at ``dpi``; screen resolution by default) or SVG bytes, without the metadata
+    that would change between runs (creation date, software version), so re-running a report gives
+    byte-identical images."""
+    import io
 
-    Metadata that would change between runs (creation date, software version) is stripped so that
-    re-running a report gives byte-identical images.
+    import matplotlib
+
+    buf = io.BytesIO()
+    meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None} if fmt == "svg" else {}
+    with matplotlib.rc_context({"svg.hashsalt": "newsbt", "svg.fonttype": "none"}):
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
+    if fmt != "png":
+        return buf.getvalue()
+    # charts use a few dozen colours plus anti-aliasing: a 256-colour palette looks the same and is
+    # about a third of the size (Pillow ships with matplotlib)
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    img.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(out, format="png")
+    return out.getvalue()
+
+
+def save_figure(
+    fig: Figure, path_stem, *, formats: Sequence[str] = ("png", "svg"), dpi: int = SCREEN_DPI
+) -> list:
+    """Save ``fig`` as ``path_stem.<fmt>`` for each format (see :func:`render_figure`).
 
     Returns
     -------
@@ -487,14 +673,6 @@ def save_figure(fig: Figure, path_stem, *, formats: Sequence[str] = ("png", "svg
     stem = Path(path_stem)
     for fmt in formats:
         p = stem.with_suffix(f".{fmt}")
-        meta = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None} if fmt == "svg" else {}
-        kw = {"metadata": meta}
-        if fmt == "svg":
-            import matplotlib
-
-            with matplotlib.rc_context({"svg.hashsalt": "newsbt"}):
-                fig.savefig(p, format=fmt, dpi=dpi, **kw)
-        else:
-            fig.savefig(p, format=fmt, dpi=dpi, **kw)
+        p.write_bytes(render_figure(fig, fmt, dpi=dpi))
         out.append(p)
     return out

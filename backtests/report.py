@@ -18,35 +18,21 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from backtests.sections import Section, arrange, standard_sections
+from backtests.tables import SHOW_ROWS, html_table, md_table
 from signals._version import __version__
 from signals.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 FLOAT_FORMAT = "%.10g"
-
-
-@dataclass
-class Section:
-    """One report section: a heading, paragraphs, figures and tables.
-
-    ``figures`` holds (name, Figure, caption); ``tables`` holds (name, DataFrame, caption). Table
-    names become ``tables/<name>.csv`` too when ``export`` is True.
-    """
-
-    title: str
-    paragraphs: list[str] = field(default_factory=list)
-    figures: list[tuple[str, Any, str]] = field(default_factory=list)
-    tables: list[tuple[str, pd.DataFrame, str]] = field(default_factory=list)
-    export: bool = True
 
 
 def _json_default(o):
@@ -143,41 +129,6 @@ def _banners(sources: list[dict]) -> list[str]:
     return out
 
 
-def _md_table(df: pd.DataFrame, max_rows: int = 40) -> str:
-    if df is None or df.empty:
-        return "_(none)_"
-    d = df.head(max_rows)
-    d = d.reset_index() if not isinstance(d.index, pd.RangeIndex) else d
-    cols = [str(c) for c in d.columns]
-
-    def fmt(v):
-        if isinstance(v, float):
-            return "" if not np.isfinite(v) else f"{v:.4g}"
-        return str(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False)]
-    if len(df) > max_rows:
-        lines.append(f"\n_{len(df) - max_rows} more rows in the CSV._")
-    return "\n".join(lines)
-
-
-def _html_table(df: pd.DataFrame, max_rows: int = 40) -> str:
-    if df is None or df.empty:
-        return "<p><em>(none)</em></p>"
-    d = df.head(max_rows)
-    html = d.to_html(
-        index=not isinstance(d.index, pd.RangeIndex),
-        classes="tbl",
-        border=0,
-        na_rep="",
-        float_format=lambda v: f"{v:.4g}",
-    )
-    if len(df) > max_rows:
-        html += f"<p class='note'>{len(df) - max_rows} more rows in the CSV.</p>"
-    return html
-
-
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     d = df.copy()
     for c in d.columns:
@@ -188,50 +139,10 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     )
 
 
-def default_sections(study=None, bt=None, *, market=None, events=None) -> list[Section]:
-    """The standard sections for an event study and/or backtest (no custom story)."""
-    from backtests import plots
-
-    secs: list[Section] = []
-    if events is not None:
-        cols = [
-            c
-            for c in ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline")
-            if c in events
-        ]
-        secs.append(
-            Section("Events", [f"{len(events)} events."], tables=[("events", events, "")], export=True)
-        )
-        secs[-1].tables = [("events", events[cols] if cols else events, "Events studied")]
-    if study is not None:
-        s = Section("Event study", [_study_text(study)])
-        s.figures.append(("caar", plots.plot_caar(study), "CAAR path per group with 95 % band"))
-        s.figures.append(
-            ("car_distribution", plots.plot_car_distribution(study), "Per-event CARs over the event window")
-        )
-        s.tables += [
-            ("tests", study.tests, "Test battery (two-sided p-values)"),
-            ("car", study.car, "CAR per event-series pair"),
-            ("caar", study.caar, "AAR and CAAR per relative day"),
-            ("excluded", study.excluded, "Event-series pairs not used, with reasons"),
-        ]
-        if len(getattr(study, "overlaps", [])):
-            s.tables.append(("overlaps", study.overlaps, "Overlapping event windows"))
-        secs.append(s)
-    if bt is not None:
-        b = Section("Signal backtest", [_bt_text(bt)])
-        b.figures.append(("backtest", plots.plot_backtest(bt), "Equity curve and drawdown vs placebo"))
-        stats = bt.stats if isinstance(bt.stats, pd.DataFrame) else pd.Series(bt.stats).to_frame("value")
-        b.tables += [
-            ("backtest_stats", stats, "Performance (bp; 252-day annualisation)"),
-            ("backtest_trades", bt.trades, "Trades"),
-            ("backtest_placebo", getattr(bt, "placebo", pd.DataFrame()), "Placebo runs"),
-        ]
-        skipped = getattr(bt, "skipped", None)
-        if isinstance(skipped, pd.DataFrame) and len(skipped):
-            b.tables.append(("backtest_skipped", skipped, "Events not traded, with reasons"))
-        secs.append(b)
-    return secs
+def default_sections(study=None, bt=None, *, market=None, events=None, articles=None) -> list[Section]:
+    """The standard sections (verdict, events, themes x markets, backtest, data and method,
+    excluded pairs), the same from the API and the CLI."""
+    return standard_sections(study, bt, sources=data_sources(market), events=events, articles=articles)
 
 
 def _study_text(study) -> str:
@@ -279,7 +190,7 @@ def write_report(
     *,
     market=None,
     events: pd.DataFrame | None = None,
-    title: str = "newsbt report",
+    title: str | None = None,
     sections: Sequence[Section] | None = None,
     config: Mapping | None = None,
     summary: Mapping | None = None,
@@ -287,23 +198,29 @@ def write_report(
     figure_formats: Sequence[str] = ("png", "svg"),
     log_file: str | os.PathLike | None = None,
     as_of: str | None = None,
+    articles: pd.DataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Write a report folder atomically and return its path.
 
     Parameters
     ----------
     study : EventStudy, optional
-        Adds the standard event-study section (CAAR chart, CAR distribution, tests, exclusions).
+        Adds the verdict, the themes x markets section (heatmap, CAAR small multiples, headline
+        and test tables), data and method, and the excluded pairs.
     bt : BacktestResult, optional
-        Adds the backtest section (equity/drawdown chart, stats in bp, trades, placebo).
+        Adds the backtest to the verdict and its own section (equity/drawdown, stats in bp, trades).
     out : path
         Report folder; replaced atomically if it exists.
     market : Market, optional
         Its provenance becomes the data-sources table and banner (stale cache, unknown origin).
     events : DataFrame, optional
-    title : str
+    title : str, optional
+        Default: names the themes and series studied.
     sections : list of Section, optional
-        Custom sections placed before the standard ones (e.g. the demo's story).
+        Custom sections (e.g. the demo's story); one with the ``key`` of a standard section
+        replaces it, the rest follow the verdict. Sections are ordered verdict, event(s), themes x
+        markets, official interventions, backtest, data and method, excluded pairs.
     config : mapping, optional
         The study config; its hash goes into ``summary.json``.
     summary : mapping, optional
@@ -314,21 +231,31 @@ def write_report(
         A log file to copy into the report folder as ``run.log``.
     as_of : str, optional
         The run's as-of date (shown in the report and summary).
+    articles : DataFrame, optional
+        The articles behind ``events`` (counted in "Data and method").
+    progress : callable, optional
+        Called with a label per figure and table written; when it has an ``extend(n)`` method it
+        is first told how many ticks to expect (the CLI's progress bar).
 
     Returns
     -------
     pathlib.Path
         The report folder.
     """
-    from backtests import plots
-
     t0 = time.time()
     bad = set(formats) - {"html", "md"}
     if bad:
         raise ConfigError(f"report formats {sorted(bad)} unknown: use 'html' and/or 'md'")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    secs = list(sections or []) + default_sections(study, bt, market=market, events=events)
+    secs = arrange(
+        default_sections(study, bt, market=market, events=events, articles=articles) + list(sections or [])
+    )
+    if title is None:
+        title = default_title(study, bt, events)
+    progress = progress if progress is not None else (lambda label: None)
+    if hasattr(progress, "extend"):
+        progress.extend(sum(len(x.figures) + len(x.tables) for x in secs))
     sources = data_sources(market)
     banners = _banners(sources)
 
@@ -337,38 +264,7 @@ def write_report(
     try:
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()
-        rendered = []
-        used_names: set[str] = set()
-        for si, sec in enumerate(secs):
-            figs = []
-            for name, fig, caption in sec.figures:
-                fname = name if name not in used_names else f"{name}_{si}"
-                used_names.add(fname)
-                paths = plots.save_figure(fig, tmp / "figures" / fname, formats=figure_formats)
-                png = next((p for p in paths if p.suffix == ".png"), None)
-                b64 = base64.b64encode(png.read_bytes()).decode() if png else ""
-                figs.append({"name": fname, "caption": caption, "png": f"figures/{fname}.png", "b64": b64})
-            tabs = []
-            for name, df, caption in sec.tables:
-                if df is None:
-                    continue
-                if not isinstance(df, pd.DataFrame):
-                    df = pd.DataFrame(df)
-                if sec.export:
-                    _write_csv(df, tmp / "tables" / f"{name}.csv")
-                tabs.append(
-                    {
-                        "name": name,
-                        "caption": caption,
-                        "html": _html_table(df),
-                        "md": _md_table(df),
-                        "csv": f"tables/{name}.csv" if sec.export else None,
-                        "rows": len(df),
-                    }
-                )
-            rendered.append(
-                {"title": sec.title, "paragraphs": sec.paragraphs, "figures": figs, "tables": tabs}
-            )
+        rendered = _render_sections(secs, tmp, figure_formats, progress)
 
         run = {"finished_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"), "duration_s": None}
         summ = {
@@ -395,6 +291,7 @@ def write_report(
             "version": __version__,
             "config_hash": summ["config_hash"],
             "generated": run["finished_utc"],
+            "show_rows": SHOW_ROWS,
         }
         env = _jinja_env()
         if "html" in formats:
@@ -415,6 +312,86 @@ def write_report(
         raise
     log.info("report written to %s", out)
     return out
+
+
+def default_title(study=None, bt=None, events: pd.DataFrame | None = None) -> str:
+    """A title naming what was studied: themes and series (never just "newsbt report")."""
+    from backtests._labels import join_words, ordered, series_label, theme_label
+
+    what = "Event study" if study is not None else "Signal backtest" if bt is not None else "newsbt report"
+    themes = sorted(events["theme"].astype(str).unique()) if events is not None and "theme" in events else []
+    series = ordered(study.pairs["series"]) if study is not None and len(study.pairs) else []
+    parts = [what]
+    if themes:
+        parts.append(
+            ": "
+            + (join_words(theme_label(t) for t in themes) if len(themes) <= 4 else f"{len(themes)} themes")
+        )
+    if series:
+        parts.append(
+            " on "
+            + (join_words(series_label(x) for x in series) if len(series) <= 4 else f"{len(series)} series")
+        )
+    return "".join(parts)
+
+
+def _figure_payload(fig, name: str, folder: Path, figure_formats: Sequence[str]) -> dict:
+    """Render once: PNG at screen resolution (the Markdown's image and the HTML fallback), SVG when
+    asked; the HTML embeds whichever is smaller."""
+    from backtests import plots
+
+    if callable(fig) and not hasattr(fig, "savefig"):
+        fig = fig()
+    blobs = {"png": plots.render_figure(fig, "png")}
+    if "svg" in figure_formats:
+        blobs["svg"] = plots.render_figure(fig, "svg")
+    for fmt, data in blobs.items():
+        (folder / f"{name}.{fmt}").write_bytes(data)
+    fmt = min(blobs, key=lambda k: len(blobs[k]))
+    mime = "image/svg+xml" if fmt == "svg" else "image/png"
+    w, h = (float(v) for v in fig.get_size_inches() * plots.SCREEN_DPI)
+    return {"name": name, "png": f"figures/{name}.png", "b64": base64.b64encode(blobs[fmt]).decode(),
+            "mime": mime, "width": round(w), "height": round(h)}  # fmt: skip
+
+
+def _slug(text: str, used: set[str]) -> str:
+    import re
+
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+    slug, i = base, 2
+    while slug in used:
+        slug, i = f"{base}-{i}", i + 1
+    used.add(slug)
+    return slug
+
+
+def _render_sections(
+    secs: Sequence[Section], tmp: Path, figure_formats: Sequence[str], progress
+) -> list[dict]:
+    """Figures (rendered once, files + embedded payload) and tables (CSV, HTML, Markdown) per section."""
+    rendered, used_names, anchors = [], set(), set()
+    for si, sec in enumerate(secs):
+        figs = []
+        for name, fig, caption in sec.figures:
+            fname = name if name not in used_names else f"{name}_{si}"
+            used_names.add(fname)
+            progress(f"figure {fname}")
+            figs.append(_figure_payload(fig, fname, tmp / "figures", figure_formats) | {"caption": caption})
+        tabs = []
+        for name, df, caption in sec.tables:
+            if df is None:
+                continue
+            if not isinstance(df, pd.DataFrame):
+                df = pd.DataFrame(df)
+            progress(f"table {name}")
+            if sec.export:
+                _write_csv(df, tmp / "tables" / f"{name}.csv")
+            tabs.append({"name": name, "caption": caption, "html": html_table(df, tz=sec.tz, table_id=f"tbl-{name}"),
+                         "md": md_table(df, tz=sec.tz), "csv": f"tables/{name}.csv" if sec.export else None,
+                         "rows": len(df)})  # fmt: skip
+        rendered.append({"title": sec.title, "id": _slug(sec.title, anchors), "paragraphs": sec.paragraphs,
+                         "bullets": sec.bullets, "note": sec.note, "figures": figs, "tables": tabs})  # fmt: skip
+    return rendered
 
 
 def _study_summary(study) -> dict:

@@ -10,21 +10,32 @@ import numpy as np
 import pandas as pd
 
 from backtests import plots
-from backtests.report import Section, portfolio_stats
+from backtests._labels import series_label, sort_key, theme_label
+from backtests.sections import Section, verdict_section
+from backtests.verdict import event_view_from_study
 
-# dated context markers for the April-May 2025 timeline (facts: ../shared/data/news/events_reference.csv)
-APRIL_2025 = pd.DataFrame(
-    {
-        "date": ["2025-04-02", "2025-04-07", "2025-04-09", "2025-04-11", "2025-05-02"],
-        "label": [
-            "tariffs announced (after NY close)",
-            "Treasury sell-off begins",
-            "90-day tariff pause",
-            "sell-off week ends",
-            "Japan FM: Treasuries a card",
-        ],
-    }
-)
+#: ``source`` of every article in the project's own sample corpus (data/news/sample_articles.jsonl)
+SAMPLE_SOURCE = "newsbt sample"
+
+
+def markers(cfg) -> pd.DataFrame:
+    """Dated context markers for the timeline from ``[[highlight.markers]]`` (``date``, ``label``)."""
+    rows = cfg["highlight"].get("markers") or []
+    return pd.DataFrame(
+        {"date": [str(r["date"]) for r in rows], "label": [str(r["label"]) for r in rows]},
+        columns=["date", "label"],
+    )
+
+
+def news_corpus(articles: pd.DataFrame | None) -> str | None:
+    """``None`` for the project's sample corpus (or no articles), else the real sources named."""
+    if articles is None or not len(articles) or "source" not in articles:
+        return None
+    src = articles["source"].astype(str)
+    if (src == SAMPLE_SOURCE).all():
+        return None
+    top = src[src != SAMPLE_SOURCE].value_counts().head(3).index.tolist()
+    return ", ".join(top)
 
 
 def _pvalue(tests: pd.DataFrame, test: str, start: int, end: int) -> float:
@@ -60,7 +71,8 @@ def highlight_section(res) -> Section | None:
         tests = st.tests[st.tests["series"] == s]
         rec = {
             "series": s,
-            "article (local time)": f"{ts.tz_convert(tz):%a %d %b %Y %H:%M} {tz}",
+            "name": series_label(s),
+            "article (local time)": f"{ts.tz_convert(tz):%a %d %b %Y %H:%M} {ts.tz_convert(tz).tzname()}",
             "close": f"{close:%H:%M}",
             "day 0": f"{pd.Timestamp(p['day0']):%a %d %b %Y}",
             "day 0 if 16:00 Tokyo": f"{pd.Timestamp(alt_day0[s]):%a %d %b %Y}"
@@ -74,7 +86,11 @@ def highlight_section(res) -> Section | None:
             rec[f"{t} p [{w[0]},{w[1]}]"] = _pvalue(tests, t, *w)
             rec[f"{t} p [0,1]"] = _pvalue(tests, t, 0, 1)
         rows.append(rec)
-    table = pd.DataFrame(rows)
+    table = (
+        pd.DataFrame(rows)
+        .sort_values("series", key=lambda c: c.map(sort_key), kind="stable")
+        .reset_index(drop=True)
+    )
     d0 = table["day 0"].unique()
     alt_d0 = table["day 0 if 16:00 Tokyo"].unique()
     differ = (
@@ -97,59 +113,55 @@ def highlight_section(res) -> Section | None:
         "volatility; the placebo p-value compares it with CARs on random non-event days of the same series "
         "(same window): the honest test for a single macro news event.",
     ]
-    sec = Section(f"Highlighted event: {cfg['theme']} ({ts:%d %B %Y})", text)
+    if cfg.get("note"):
+        text.insert(0, str(cfg["note"]))
+    sec = Section(
+        f"Highlighted event: {theme_label(cfg['theme'])}, {ts.tz_convert('Asia/Tokyo'):%a %d %b %Y}",
+        text,
+        key="event",
+        note=f"Units: bp; model '{st.settings['model']}' fitted over trading days {list(st.settings['estimation'])}.",
+    )
+    fig_title = f"{theme_label(cfg['theme'])}, {ts.tz_convert('Asia/Tokyo'):%a %d %b %Y %H:%M} Tokyo: “{_short(row['headline'])}”"
     sec.figures.append(
         (
             f"event_{cfg['theme']}",
-            plots.plot_event_paths(st, event_id=eid),
-            "Abnormal changes (bars) and cumulative abnormal change (line), bp, per series",
+            lambda: plots.plot_event_paths(st, event_id=eid, title=fig_title),
+            "Daily abnormal change (bars) and its running sum (line) per series, bp; grey bands: ±1 and ±2 sd of a normal day",
         )
     )
     sec.tables.append(("highlight", table, "Day 0, CAR (bp) and p-values per series"))
     return sec
 
 
+def _short(text, n: int = 90) -> str:
+    t = str(text)
+    return t if len(t) <= n else t[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
 def timeline_section(res) -> Section | None:
-    """Market levels with events coloured by theme over the highlight period."""
+    """Market levels with events coloured by theme over the highlight period (the events table is
+    in 'Events studied', once)."""
     cfg = res.config["highlight"]
     if not cfg["timeline_start"]:
         return None
     start, end = str(cfg["timeline_start"]), str(cfg["timeline_end"] or cfg["timeline_start"])
-    ann = APRIL_2025[(APRIL_2025["date"] >= start) & (APRIL_2025["date"] <= end)]
+    ann = markers(res.config)
+    ann = ann[(ann["date"] >= start) & (ann["date"] <= end)]
     sec = Section(
         f"Market timeline {start} to {end}",
         [
-            "Levels in their own units (yields in percent, USD/JPY in yen per dollar); markers are "
-            "news events (colour: theme, size: |sentiment|); dotted lines mark dated facts."
+            "Markers are news events (colour: theme, size: |sentiment|); numbered dotted lines mark the dated facts listed under the chart."
         ],
+        key="timeline",
+        note="Units: levels in each series' own unit (yields in percent, USD/JPY in yen per dollar).",
     )
     sec.figures.append(
         (
             "timeline",
-            plots.plot_timeline(res.market, res.events, start=start, end=end, annotations=ann),
+            lambda: plots.plot_timeline(res.market, res.events, start=start, end=end, annotations=ann),
             "Market levels and news events",
         )
     )
-    ev = res.events
-    t = pd.to_datetime(ev["timestamp"])
-    sel = ev[(t >= pd.Timestamp(start, tz="UTC")) & (t <= pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1))]
-    cols = [c for c in ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline") if c in sel]
-    sec.tables.append(("timeline_events", sel[cols], "Events in the period"))
-    return sec
-
-
-def themes_section(res) -> Section | None:
-    """CAAR heatmap by theme x series."""
-    if res.study is None:
-        return None
-    sec = Section(
-        "Results by theme and market",
-        [
-            "Mean CAR over the event window per theme and series with the cross-sectional t-test's "
-            "stars. With few events per theme, read the placebo p-values in the tests table."
-        ],
-    )
-    sec.figures.append(("car_heatmap", plots.plot_car_heatmap(res.study), "CAAR by theme and series (bp)"))
     return sec
 
 
@@ -175,7 +187,13 @@ def interventions_section(res) -> Section | None:
         "USD/JPY here is the H.10 noon New York rate: on intervention days it can sit far from the "
         "intraday extremes, so day-0 moves understate what traders saw.",
     ]
-    sec = Section("Official intervention days (MOF) since 1995", text)
+    sec = Section(
+        f"Official intervention days (MOF) since {str(res.config['interventions']['start'])[:4]}",
+        text,
+        key="interventions",
+        note=f"Units: bp (USD/JPY log returns, yield changes); model '{st.settings['model']}' over trading days "
+        f"{list(st.settings['estimation'])}, grouped by yen leg and series.",
+    )
     sec.figures.append(
         (
             "interventions_caar",
@@ -189,104 +207,93 @@ def interventions_section(res) -> Section | None:
             ("interventions_overlaps", ov, "Overlapping windows of clustered intervention days")
         )
     sec.tables.append(("interventions_excluded", st.excluded, "Excluded intervention pairs, with reasons"))
-    m = res.matches
-    if m is not None and len(m):
-        news = res.events[res.events["theme"] == "yen_intervention"]
-        if len(news):
-            t = pd.to_datetime(news["timestamp"])
-            lo, hi = t.min().tz_convert(None).normalize(), t.max().tz_convert(None).normalize()
-            span = m[(m["date"] >= lo - pd.Timedelta(days=7)) & (m["date"] <= hi + pd.Timedelta(days=7))]
-            caught = span[span["caught"]]
-            lag = caught["lag_days"]
-            sec.paragraphs.append(
-                f"News-derived yen_intervention events ({len(news)} events, {lo:%Y-%m-%d} to {hi:%Y-%m-%d}) "
-                f"caught {len(caught)} of the {len(span)} official days in that span within "
-                f"±{res.config['interventions']['match_days']} days; median lag "
-                f"{lag.median() if len(lag) else float('nan'):+.1f} days (news date minus MOF date; "
-                "negative = the news came first)."
-            )
-            sec.tables.append(("interventions_news_match", span, "Official days vs news events"))
+    sec.paragraphs.append(_news_match_text(res, sec))
     return sec
+
+
+def _news_match_text(res, sec: Section) -> str:
+    """How many official days the news events caught: only for a real news corpus."""
+    m = res.matches
+    corpus = news_corpus(res.articles)
+    if corpus is None:
+        n = len(res.articles) if res.articles is not None else 0
+        return (
+            f"News coverage of these days is not measured here: the news input is the project's own sample "
+            f"corpus ({n} articles written for this demo around known dates), so counting the official days "
+            "it 'catches' would measure nothing. Run the config on a real news corpus to get that count."
+        )
+    news = res.events[res.events["theme"] == "yen_intervention"]
+    if m is None or not len(m) or not len(news):
+        return f"No yen_intervention events in the real news corpus ({corpus}) to compare with the official days."
+    t = pd.to_datetime(news["timestamp"])
+    lo, hi = t.min().tz_convert(None).normalize(), t.max().tz_convert(None).normalize()
+    span = m[(m["date"] >= lo - pd.Timedelta(days=7)) & (m["date"] <= hi + pd.Timedelta(days=7))]
+    caught = span[span["caught"]]
+    lag = caught["lag_days"]
+    sec.tables.append(("interventions_news_match", span, "Official days vs news events"))
+    return (
+        f"Real news ({corpus}): {len(news)} yen_intervention events, {lo:%Y-%m-%d} to {hi:%Y-%m-%d}, caught "
+        f"{len(caught)} of the {len(span)} official days in that span within ±{res.config['interventions']['match_days']} "
+        f"days; median lag {lag.median() if len(lag) else float('nan'):+.1f} days (news date minus MOF date; "
+        "negative = the news came first)."
+    )
 
 
 def _fmt_p(p: float) -> str:
     return "n/a" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
-def summary_section(res) -> Section:
-    """Headline findings in a few sentences (numbers from the results, nothing recomputed)."""
-    paras = []
-    if res.market is not None:
-        prov = res.market.provenance.values()
-        origins = sorted({p.origin for p in prov})
-        last = max((p.end for p in prov if p.end is not None), default=None)
-        paras.append(
-            f"Data: {len(res.market.series)} real daily series ({', '.join(res.market.series)}) from "
-            f"{', '.join(sorted({p.publisher.split(',')[0] for p in prov if p.publisher}))}; origin "
-            f"{'/'.join(origins)}; last date used {last:%Y-%m-%d}."
-            if last is not None
-            else ""
-        )
-    if res.events is not None:
-        counts = res.events["theme"].value_counts().sort_index()
-        src = f"{len(res.articles)} articles -> " if res.articles is not None else ""
-        paras.append(
-            f"News: {src}{len(res.events)} events (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")."
-        )
-    st = res.highlight_study
-    if st is not None:
-        c = st.car[(st.car["start"] == 0) & (st.car["end"] == 1)].set_index("series")["car"]
-        t = st.tests[(st.tests["test"] == "placebo") & (st.tests["start"] == 0) & (st.tests["end"] == 1)]
-        p = t.set_index("series")["pvalue"] if len(t) else pd.Series(dtype=float)
-        parts = [f"{s} {c[s]:+.1f} bp (placebo p {_fmt_p(p.get(s, np.nan))})" for s in c.index]
-        paras.append(
-            f"Highlighted event ({res.config['highlight']['theme']}, "
-            f"{pd.Timestamp(res.highlight_event['timestamp']):%d %b %Y}): CAR[0,1] " + "; ".join(parts) + "."
-        )
+def _intervention_line(res) -> str | None:
+    """One verdict line on the official interventions: Kolari-Pynnönen (clustered days) on USD/JPY."""
     ist = res.intervention_study
-    if ist is not None:
-        t = ist.tests[
-            (ist.tests["test"] == "kolari_pynnonen") & (ist.tests["start"] == 0) & (ist.tests["end"] == 1)
-        ]
-        t = t[t["series"] == "usdjpy"] if "series" in t else t
-        parts = (
-            [
-                f"{r.jpy_direction}: CAAR[0,1] {r.caar:+.1f} bp on USD/JPY, N={int(r.n)}, Kolari-Pynnönen p "
-                f"{_fmt_p(r.pvalue)}"
-                for r in t.itertuples()
-            ]
-            if "caar" in t
-            else []
-        )
-        if parts:
-            paras.append("Official interventions since 1995: " + "; ".join(parts) + ".")
-    bt = res.backtest
-    if bt is not None:
-        get = portfolio_stats(bt).get
-        tot, sh, pp = get("total_bp"), get("sharpe"), get("placebo_total_pvalue")
-        if tot is not None:
-            paras.append(
-                f"Backtest: {tot:+.0f} bp net of costs over the period, Sharpe {sh:.2f} (252-day), "
-                f"placebo p {_fmt_p(pp if pp is not None else np.nan)} (same rules on random dates)."
-            )
-    return Section("Summary", [p for p in paras if p])
+    if ist is None:
+        return None
+    t = ist.tests[
+        (ist.tests["test"] == "kolari_pynnonen") & (ist.tests["start"] == 0) & (ist.tests["end"] == 1)
+    ]
+    t = t[t["series"] == "usdjpy"] if "series" in t else t
+    if "caar" not in t or t.empty:
+        return None
+    parts = [
+        f"{'yen buying' if r.jpy_direction == 'buy_jpy' else 'yen selling'} {r.caar:+.1f} bp (N={int(r.n)}, "
+        f"Kolari-Pynnönen p {_fmt_p(r.pvalue)})"
+        for r in t.itertuples()
+    ]
+    return "Official interventions, USD/JPY over day 0 and day 1: " + "; ".join(parts) + "."
+
+
+def event_view(res) -> pd.DataFrame | None:
+    """The highlighted event's single-event view: ``study.event(event_id)`` when the study has it
+    (TODO(#18)), else the stand-in built from the one-event study's own tables."""
+    st, row = res.highlight_study, res.highlight_event
+    if st is None or row is None:
+        return None
+    if hasattr(st, "event"):
+        return st.event(row["event_id"])
+    return event_view_from_study(st, row["event_id"], res.changes)
+
+
+def verdict(res) -> Section:
+    """The demo's verdict: the shared verdict plus the highlighted event and the interventions."""
+    return verdict_section(
+        res.study,
+        res.backtest,
+        event_view=event_view(res),
+        event=None if res.highlight_event is None else res.highlight_event.to_dict(),
+        event_study=res.highlight_study,
+        intervention_line=_intervention_line(res),
+    )
 
 
 def sections(res) -> list[Section]:
-    """All narrative sections that apply to this run, in reading order."""
-    out = [
-        summary_section(res),
-        highlight_section(res),
-        timeline_section(res),
-        themes_section(res),
-        interventions_section(res),
-    ]
+    """The narrative sections of a run (the report adds the standard ones around them)."""
+    out = [verdict(res), highlight_section(res), timeline_section(res), interventions_section(res)]
     notes = [n for n in res.notes if n]
     if res.rejects is not None and len(res.rejects):
         notes.append(f"{len(res.rejects)} article rows were rejected by the readers (table below).")
     secs = [s for s in out if s is not None]
     if notes or (res.rejects is not None and len(res.rejects)):
-        s = Section("Run notes", notes)
+        s = Section("Run notes", notes, key="notes")
         if res.rejects is not None and len(res.rejects):
             s.tables.append(("article_rejects", res.rejects, "Rejected article rows, with reasons"))
         secs.append(s)
