@@ -2,22 +2,29 @@
 
 Which calendar is the truth
 ---------------------------
-* Inside the data's range, the **observed dates of each series** are its sessions: FRED lists US
-  holidays as missing (``.``), MOF's JGB file simply skips Tokyo holidays, so the data themselves
-  are the best record of when a value was actually fixed (including the US bond-market-only
-  holidays such as Columbus Day that the NYSE calendar does not know, Saturdays in Tokyo up to
-  1989, and one-off closures).
-* **Beyond the last observation** (an event newer than the data) the series' exchange calendar is
-  used, for up to :data:`EXTEND_DAYS` calendar days; an event later than that is ``after_data``:
-  ``SIFMA`` (the US bond market's holidays, below) for US Treasuries, ``exchange_calendars`` for
-  the rest (``XNYS`` for equities, ``XTKS`` for JGBs), ``FX`` = Monday to Friday.
+* A series' **sessions** are the sessions of its calendar (``SeriesSpec.calendar``) plus the dates
+  on which it has a value (the data may know more: Saturdays in Tokyo up to 1989, or an exchange
+  calendar's blind spots). Day 0 is the first session whose close is at or after the event. When
+  that session has no value, the event falls in a **data gap**: it is moved to the next value only
+  if at most ``max_gap`` sessions are missing (default 0, :mod:`backtests.gaps`), else it is
+  ``day0_in_data_gap`` with the gap's dates. So an event in a ten-year hole of a file no longer
+  gets day 0 after the hole.
+* **Beyond the last observation** (an event newer than the data) the calendar alone is used, for up
+  to :data:`EXTEND_DAYS` calendar days; an event later than that is ``after_data``.
+* Calendars: ``SIFMA`` (US bond market, for US Treasuries; holiday rules below, early closes in
+  :func:`sifma_early_closes`), ``FRB`` (Federal Reserve days, for the H.10 noon FX rates:
+  :func:`fed_holidays`), ``exchange_calendars`` codes for exchanges (``XNYS`` for equities,
+  ``XTKS`` for JGBs), ``FX`` = Monday to Friday, ``data`` = no calendar (observed dates only).
+  ``SIFMA`` and ``FRB`` are ``exchange_calendars`` calendars too (:func:`register_bond_calendars`).
+  An unknown code is an error naming the series (:func:`check_calendar`), never a silent fallback.
   ``SIFMA``: New Year's Day, Martin Luther King Jr. Day, Presidents Day, Good Friday (open, with an
   early close, when the employment report falls on it: a Good Friday in the first week of the
   month, from 1996), Memorial Day, Juneteenth (from 2022), Independence Day, Labor Day, Columbus
   Day, Veterans Day, Thanksgiving and Christmas; a Sunday holiday moves to Monday, a Saturday one
   to Friday except New Year's Day and Veterans Day (then no closure); plus the one-off closures
-  in :data:`SIFMA_SPECIAL_CLOSES`. Checked against every H.15 Treasury session 1994-2026. ``exchange_calendars`` only covers roughly the last 20 years by default; when a
-  calendar cannot answer, weekdays are used (documented fallback, logged).
+  in :data:`SIFMA_SPECIAL_CLOSES`. Checked against every H.15 Treasury session 1994-2026.
+  ``exchange_calendars`` only covers a limited past (XTKS from 1997); before a calendar's first
+  session weekdays are used (documented, logged; the gap rule is then more tolerant).
 
 Close times
 -----------
@@ -25,7 +32,10 @@ Each series is aligned with the close of the *source actually used* (``Market.cl
 ``attrs["newsbt_series"]`` of a levels/changes frame): H.15 Treasury yields 15:30 New York, H.10
 USD/JPY 12:00 New York, MOF JGB yields 15:00 Tokyo. Close instants are computed in the market's
 own zone, so they follow daylight saving time (New York's 15:30 is 20:30 UTC in winter and 19:30
-UTC in summer; Tokyo has no DST).
+UTC in summer; Tokyo has no DST). On an **early close** of the series' calendar (SIFMA: 14:00 New
+York the day before Independence Day, Black Friday, Christmas Eve, ...; 12:00 on a jobs-report Good
+Friday; exchanges: ``exchange_calendars``' early closes) the close is the earlier of the series'
+close and the early close (:func:`early_closes`, :func:`session_closes`).
 """
 
 from __future__ import annotations
@@ -40,15 +50,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from signals.errors import InputFormatError
+from backtests._bond_calendars import (
+    FRB_SPECIAL_CLOSES,
+    SIFMA_SPECIAL_CLOSES,
+    fed_holidays,
+    register_bond_calendars,
+    sifma_early_closes,
+    sifma_holidays,
+)
+from signals.errors import ConfigError, InputFormatError
 
 log = logging.getLogger(__name__)
 
+DAY0_IN_DATA_GAP = "day0_in_data_gap"
+
 __all__ = [
     "EXTEND_DAYS",
+    "FRB_SPECIAL_CLOSES",
     "SIFMA_SPECIAL_CLOSES",
+    "CalendarError",
     "align_events",
+    "calendar_start",
+    "check_calendar",
+    "early_closes",
+    "fed_holidays",
+    "register_bond_calendars",
     "session_closes",
+    "sifma_early_closes",
     "sifma_holidays",
     "trading_days",
 ]
@@ -56,12 +84,12 @@ __all__ = [
 #: How far (calendar days) sessions are extended with the exchange calendar past the last observation.
 EXTEND_DAYS = 14
 
-#: One-off full closures of the US bond market (not in the holiday rules): state funerals of
-#: Presidents Nixon (1994), Reagan (2004) and G.H.W. Bush (2018), 11-12 September 2001, Hurricane
-#: Sandy (30 October 2012). Seen as missing days in the H.15 Treasury data.
-SIFMA_SPECIAL_CLOSES = pd.DatetimeIndex(
-    ["1994-04-27", "2001-09-11", "2001-09-12", "2004-06-11", "2012-10-30", "2018-12-05"]
-).as_unit("ns")
+class CalendarError(ConfigError):
+    """A calendar code names no known calendar (the message names the series and the fix)."""
+
+
+#: Calendars known by rule in this module (besides every ``exchange_calendars`` code).
+RULE_CALENDARS = ("SIFMA", "FRB", "FX")
 
 _END_OF_DAY = pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)
 
@@ -83,61 +111,64 @@ def _xcal(code: str):
         return xc.get_calendar(code)
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> pd.Timestamp:
-    first = pd.Timestamp(year, month, 1)
-    return first + pd.Timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+def check_calendar(code: str, series: str | None = None) -> str:
+    """Return ``code`` upper-cased if it names a known calendar, else raise :class:`CalendarError`.
+
+    Known: ``SIFMA``, ``FRB``, ``FX`` and every ``exchange_calendars`` code (``XNYS``, ``XTKS``, ...);
+    ``data`` (no calendar: observed dates only) is accepted too.
+    """
+    import exchange_calendars as xc
+
+    c = str(code).upper()
+    if c in (*RULE_CALENDARS, "DATA"):
+        return c
+    register_bond_calendars()
+    if c in xc.get_calendar_names(include_aliases=True):
+        return c
+    who = f"series {series!r}: " if series else ""
+    raise CalendarError(
+        f"{who}unknown trading calendar {code!r}; use SIFMA (US bond market), FRB (Federal Reserve "
+        "days), FX (Monday-Friday) or an exchange_calendars code such as XNYS or XTKS "
+        "(register_series(..., calendar=...) or the 'calendar' key of the series TOML)"
+    )
 
 
-def _last_weekday(year: int, month: int, weekday: int) -> pd.Timestamp:
-    last = pd.Timestamp(year, month, 1) + pd.offsets.MonthEnd(0)
-    return last - pd.Timedelta(days=(last.weekday() - weekday) % 7)
+def calendar_start(calendar: str) -> pd.Timestamp | None:
+    """First date from which ``calendar`` is exact (None: exact at every date, e.g. by rule).
+
+    Before it :func:`trading_days` uses weekdays (``exchange_calendars`` covers a limited past).
+    """
+    c = check_calendar(calendar)
+    if c in (*RULE_CALENDARS, "DATA"):
+        return None
+    return pd.Timestamp(_xcal(c).first_session).tz_localize(None)
 
 
-def _observed(year: int, month: int, day: int, saturday_to_friday: bool = True) -> pd.Timestamp | None:
-    d = pd.Timestamp(year, month, day)
-    if d.weekday() == 6:
-        return d + pd.Timedelta(days=1)
-    if d.weekday() == 5:
-        return d - pd.Timedelta(days=1) if saturday_to_friday else None
-    return d
-
-
-def sifma_holidays(start_year: int, end_year: int) -> pd.DatetimeIndex:
-    """Full-day closures of the US bond market (SIFMA recommendations) in the years given.
-
-    Parameters
-    ----------
-    start_year, end_year : int
-        Inclusive.
+def early_closes(calendar: str, start: Any, end: Any) -> pd.Series:
+    """Early-close times (local) of ``calendar`` between ``start`` and ``end`` (inclusive).
 
     Returns
     -------
-    pandas.DatetimeIndex
-        Naive dates, sorted (rules in the module notes, plus :data:`SIFMA_SPECIAL_CLOSES`).
+    pandas.Series
+        Index: naive session dates with an early close; values: :class:`datetime.time`. Empty for
+        ``FX``, ``FRB``, ``data`` and calendars without early closes.
     """
-    from pandas.tseries.offsets import Easter
-
-    days: list[pd.Timestamp | None] = []
-    for y in range(start_year, end_year + 1):
-        good_friday = pd.Timestamp(y, 1, 1) + Easter() - pd.Timedelta(days=2)
-        days += [
-            _observed(y, 1, 1, saturday_to_friday=False),
-            _nth_weekday(y, 1, 0, 3),  # Martin Luther King Jr. Day
-            _nth_weekday(y, 2, 0, 3),  # Presidents Day
-            None if (y >= 1996 and good_friday.day <= 7) else good_friday,  # jobs report: open
-            _last_weekday(y, 5, 0),  # Memorial Day
-            _observed(y, 6, 19) if y >= 2022 else None,  # Juneteenth
-            _observed(y, 7, 4),
-            _nth_weekday(y, 9, 0, 1),  # Labor Day
-            _nth_weekday(y, 10, 0, 2),  # Columbus Day
-            _observed(y, 11, 11, saturday_to_friday=False),  # Veterans Day
-            _nth_weekday(y, 11, 3, 4),  # Thanksgiving
-            _observed(y, 12, 25),
-        ]
-    special = SIFMA_SPECIAL_CLOSES[
-        (SIFMA_SPECIAL_CLOSES.year >= start_year) & (SIFMA_SPECIAL_CLOSES.year <= end_year)
-    ]
-    return pd.DatetimeIndex([d for d in days if d is not None]).as_unit("ns").union(special)
+    c = check_calendar(calendar)
+    s, e = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    empty = pd.Series([], index=pd.DatetimeIndex([], dtype="datetime64[ns]"), dtype=object)
+    if c in ("FX", "FRB", "DATA") or e < s:
+        return empty
+    if c == "SIFMA":
+        out = sifma_early_closes(s.year, e.year)
+        return out[(out.index >= s) & (out.index <= e)]
+    cal = _xcal(c)
+    ec = cal.early_closes
+    ec = ec[(ec >= max(s, cal.first_session)) & (ec <= min(e, cal.last_session))]
+    if not len(ec):
+        return empty
+    closes = cal.schedule.loc[ec, "close"].dt.tz_convert(cal.tz)
+    idx = pd.DatetimeIndex(ec).tz_localize(None).as_unit("ns")
+    return pd.Series([t.time() for t in closes], index=idx, dtype=object)
 
 
 def trading_days(calendar: str, start: Any, end: Any) -> pd.DatetimeIndex:
@@ -146,32 +177,37 @@ def trading_days(calendar: str, start: Any, end: Any) -> pd.DatetimeIndex:
     Parameters
     ----------
     calendar : str
-        ``"SIFMA"`` (US bond market: weekdays without :func:`sifma_holidays`), an
-        ``exchange_calendars`` code (``"XNYS"``, ``"XTKS"``, ...), ``"FX"`` (Monday to Friday,
-        24/5 market) or ``"data"`` (no calendar: returns weekdays, the best guess).
+        ``"SIFMA"`` (US bond market: weekdays without :func:`sifma_holidays`), ``"FRB"``
+        (weekdays without :func:`fed_holidays`), an ``exchange_calendars`` code (``"XNYS"``,
+        ``"XTKS"``, ...), ``"FX"`` (Monday to Friday, 24/5 market) or ``"data"`` (no calendar:
+        returns weekdays, the best guess).
     start, end : date-like
         Local calendar dates.
 
     Returns
     -------
     pandas.DatetimeIndex
-        Naive local dates (midnight). Falls back to weekdays (logged) when ``exchange_calendars``
-        does not know the code or the range.
+        Naive local dates (midnight). Weekdays (logged) where ``exchange_calendars`` does not
+        cover the range (see :func:`calendar_start`).
+
+    Raises
+    ------
+    CalendarError
+        Unknown calendar code.
     """
+    code = check_calendar(calendar)
     s = pd.Timestamp(start).normalize()
     e = pd.Timestamp(end).normalize()
     if e < s:
         return pd.DatetimeIndex([], dtype="datetime64[ns]")
     days = pd.bdate_range(s, e).as_unit("ns")
-    if calendar.upper() in ("FX", "DATA"):
+    if code in ("FX", "DATA"):
         return days
-    if calendar.upper() == "SIFMA":
+    if code == "SIFMA":
         return days.difference(sifma_holidays(s.year, e.year))
-    try:
-        cal = _xcal(calendar.upper())
-    except Exception as exc:  # unknown code: documented fallback
-        log.info("calendar %s unavailable (%s); using weekdays", calendar, exc)
-        return days
+    if code == "FRB":
+        return days.difference(fed_holidays(s.year, e.year))
+    cal = _xcal(code)
     lo, hi = cal.first_session.tz_localize(None), cal.last_session.tz_localize(None)
     if s >= lo and e <= hi:
         return pd.DatetimeIndex(cal.sessions_in_range(s, e)).tz_localize(None).as_unit("ns")
@@ -181,7 +217,9 @@ def trading_days(calendar: str, start: Any, end: Any) -> pd.DatetimeIndex:
     return days[(days < lo) | (days > hi)].union(inner)
 
 
-def session_closes(dates: pd.DatetimeIndex, close: dt.time, tz: str) -> pd.DatetimeIndex:
+def session_closes(
+    dates: pd.DatetimeIndex, close: dt.time, tz: str, early: pd.Series | None = None
+) -> pd.DatetimeIndex:
     """UTC instants of the daily close on each local date (DST-aware).
 
     Parameters
@@ -189,17 +227,27 @@ def session_closes(dates: pd.DatetimeIndex, close: dt.time, tz: str) -> pd.Datet
     dates : pandas.DatetimeIndex
         Naive local trading dates.
     close : datetime.time
-        Local close time.
+        Local close time of the series (its fixing time).
     tz : str
         IANA zone of the market.
+    early : pandas.Series, optional
+        Early closes of the market (:func:`early_closes`: date -> local time): on those dates the
+        close is the earlier of ``close`` and the early close.
 
     Returns
     -------
     pandas.DatetimeIndex
         tz-aware (UTC), nanosecond unit.
     """
+    dates = pd.DatetimeIndex(dates).normalize()
     off = pd.Timedelta(hours=close.hour, minutes=close.minute, seconds=close.second)
-    local = pd.DatetimeIndex(dates).normalize() + off
+    offs = np.full(len(dates), off.value, dtype=np.int64)
+    if early is not None and len(early):
+        e_off = np.array([pd.Timedelta(hours=t.hour, minutes=t.minute).value for t in early.to_numpy()])
+        pos = pd.DatetimeIndex(early.index).as_unit("ns").get_indexer(dates.as_unit("ns"))
+        hit = pos >= 0
+        offs[hit] = np.minimum(offs[hit], e_off[pos[hit]])
+    local = dates.as_unit("ns") + pd.to_timedelta(offs, unit="ns")
     return local.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward").tz_convert("UTC").as_unit("ns")
 
 
@@ -291,7 +339,60 @@ def _event_instants(events: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return ts, dates
 
 
-def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> pd.DataFrame:
+def _sessions_of(sid: str, meta: dict, obs: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Sessions of one series (its calendar's sessions over its data, its observed dates, and the
+    calendar past the last observation), their close instants (UTC wall, ns) and the observations."""
+    cal = check_calendar(meta["calendar"], sid)
+    first, last = obs.min(), obs.max()
+    horizon = last + pd.Timedelta(days=EXTEND_DAYS)
+    if cal == "DATA":  # no calendar: observed dates, weekdays past the last one
+        days, early = trading_days("FX", last + pd.Timedelta(days=1), horizon), None
+    else:
+        days, early = trading_days(cal, first, horizon), early_closes(cal, first, horizon)
+    sess = obs.union(days).unique().sort_values().as_unit("ns")
+    closes = session_closes(sess, meta["close"], meta["tz"], early).tz_localize(None).to_numpy()
+    keep = ~np.isnat(closes)
+    return sess[keep], closes[keep], obs.as_unit("ns").asi8
+
+
+def _skip_to_data(
+    sid: str, calendar: str, sess: pd.DatetimeIndex, obs_ns: np.ndarray, pos: np.ndarray, good: np.ndarray, max_gap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move day 0 from a calendar session without data to the next observation when at most
+    ``max_gap`` sessions are missing; else give the gap's description (``day0_in_data_gap``)."""
+    from backtests.gaps import FALLBACK_TOLERANCE
+
+    sess_ns = sess.asi8
+    detail = np.full(len(pos), "", dtype=object)
+    pos = pos.copy()
+    p = np.where(good, pos, 0)
+    cand = sess_ns[p] if len(sess_ns) else np.zeros(len(p), dtype=np.int64)
+    j = np.searchsorted(obs_ns, cand, side="left")
+    in_data = j < len(obs_ns)  # past the last observation: calendar sessions (after_data later)
+    nxt = obs_ns[np.minimum(j, len(obs_ns) - 1)]
+    no_obs = good & in_data & (nxt != cand)
+    if not no_obs.any():
+        return pos, detail
+    target = np.searchsorted(sess_ns, nxt, side="left")
+    n_missing = target - p
+    start = calendar_start(calendar)
+    tol = np.full(len(pos), max_gap)
+    if start is not None:
+        tol = np.where(cand >= start.as_unit("ns").value, max_gap, max(max_gap, FALLBACK_TOLERANCE))
+    move = no_obs & (n_missing <= tol)
+    pos[move] = target[move]
+    bad = no_obs & ~move
+    if bad.any():
+        from backtests.gaps import gap_text
+
+        k = np.searchsorted(obs_ns, nxt[bad], side="left")
+        detail[bad] = [gap_text(sid, calendar, sess_ns, obs_ns, int(i), int(c)) for i, c in zip(k, cand[bad])]
+    return pos, detail
+
+
+def align_events(
+    events: pd.DataFrame, market: Any, *, strict: bool = False, max_gap: int | None = None
+) -> pd.DataFrame:
     """Day 0 of every event for every series: the first session whose close is at or after it.
 
     Parameters
@@ -307,6 +408,10 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
     strict : bool, default False
         If True day 0 is the first session whose close is STRICTLY after the event (entry rule of
         the backtest: an event exactly at the close cannot trade at that close).
+    max_gap : int, optional
+        Calendar sessions without data allowed between the calendar's day 0 and the next
+        observation (default :data:`backtests.gaps.DAY0_TOLERANCE` = 0): more, and the pair is
+        ``day0_in_data_gap`` (``detail`` gives the gap's dates).
 
     Returns
     -------
@@ -315,8 +420,9 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
         used; for date-only events the end of the date), ``local_time`` (naive wall time in the
         series' zone), ``series_tz``, ``series_close`` ("HH:MM" local), ``date_only``, ``day0``
         (naive local trading date, NaT when not aligned), ``day0_close`` (UTC instant of the close
-        on day 0) and ``reason`` ("" when aligned, else ``before_data``, ``after_data``,
-        ``unknown_series``, ``missing_timestamp``).
+        on day 0), ``reason`` ("" when aligned, else ``before_data``, ``after_data``,
+        ``unknown_series``, ``missing_timestamp``, ``no_data``, ``day0_in_data_gap``) and ``detail``
+        (the gap's dates for ``day0_in_data_gap``).
 
     Raises
     ------
@@ -326,9 +432,11 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
 
     Notes
     -----
-    Sessions are the dates on which the series has a value; past its last value they are extended
-    with the exchange calendar for up to :data:`EXTEND_DAYS` days. An event before the first
-    session's close whose local date is earlier than the first session is ``before_data``.
+    Sessions are the series' calendar sessions plus the dates on which it has a value; past its last
+    value the calendar alone, for up to :data:`EXTEND_DAYS` days. Day 0 is the first session whose
+    close (the early close on early-close days) is at or after the event; when that session has no
+    value, see ``max_gap``. An event before the first session's close whose local date is earlier
+    than the first session is ``before_data``.
     """
     if not isinstance(events, pd.DataFrame):
         raise InputFormatError(f"events must be a DataFrame, got {type(events).__name__}")
@@ -336,6 +444,9 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
         raise InputFormatError(
             "events have no 'event_id' column: add one (e.g. events['event_id'] = range(len(events)))"
         )
+    from backtests.gaps import DAY0_TOLERANCE
+
+    max_gap = DAY0_TOLERANCE if max_gap is None else int(max_gap)
     info, frame = _series_info(market)
     all_series = list(info)
     ev = events.reset_index(drop=True)
@@ -369,6 +480,7 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
     res_day0 = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     res_close = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
     s_tz = np.full(n, "", dtype=object)
     s_close = np.full(n, "", dtype=object)
     date_only = np.zeros(n, dtype=bool)
@@ -424,15 +536,7 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
         if len(obs) == 0:
             reason[m[valid]] = "no_data"
             continue
-        last = obs.max()
-        ext = trading_days(
-            meta["calendar"], last + pd.Timedelta(days=1), last + pd.Timedelta(days=EXTEND_DAYS)
-        )
-        sess = obs.union(ext).unique().sort_values().as_unit("ns")
-        closes = session_closes(sess, close, tz).tz_localize(None).to_numpy()  # UTC wall, ns
-        keep = ~np.isnat(closes)
-        sess, closes = sess[keep], closes[keep]
-
+        sess, closes, obs_ns = _sessions_of(sid, meta, obs)
         tv = t[valid].astype("datetime64[ns]")
         pos = np.searchsorted(closes, tv, side="right" if strict else "left")
         mv = m[valid]
@@ -442,6 +546,11 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
         good = ~after & ~before
         reason[mv[after]] = "after_data"
         reason[mv[before]] = "before_data"
+        pos, gap_detail = _skip_to_data(sid, meta["calendar"], sess, obs_ns, pos, good, max_gap)
+        ingap = gap_detail != ""
+        reason[mv[ingap]] = DAY0_IN_DATA_GAP
+        detail[mv[ingap]] = gap_detail[ingap]
+        good &= ~ingap
         res_day0[mv[good]] = sess.to_numpy()[pos[good]]
         res_close[mv[good]] = closes[pos[good]]
 
@@ -453,6 +562,7 @@ def align_events(events: pd.DataFrame, market: Any, *, strict: bool = False) -> 
     out["day0"] = res_day0
     out["day0_close"] = pd.DatetimeIndex(res_close).tz_localize("UTC")
     out["reason"] = reason
+    out["detail"] = detail
     bad = pd.Series(reason[reason != ""]).value_counts()
     if len(bad):
         log.info(

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from signals._version import __version__
-from signals.errors import ConfigError, InputFormatError, InputNotFoundError, NewsbtError
+from signals.errors import ConfigError, InputNotFoundError, NewsbtError
 
 log = logging.getLogger("newsbt")
 
@@ -77,24 +77,11 @@ def _date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-@contextlib.contextmanager
-def _run_lock(out: Path) -> Iterator[None]:
-    """Exclusive lock so two runs writing the same report folder cannot interleave."""
-    from filelock import FileLock, Timeout
+def _run_lock(out: Path):
+    """Exclusive lock so two runs writing the same output cannot interleave (i16: backtests._io)."""
+    from backtests._io import folder_lock
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(out.parent / f".{out.name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise NewsbtError(
-            f"another newsbt run is writing {out} (lock {lock.lock_file}); wait for it "
-            "to finish or choose another --out"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
+    return folder_lock(out)
 
 
 @contextlib.contextmanager
@@ -166,13 +153,18 @@ def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -
     return out_dir
 
 
+def _report_entry(out: Path, formats) -> Path:
+    """The report's entry file: index.html when HTML was written, else report.md."""
+    return (out / ("index.html" if "html" in formats else "report.md")).resolve()
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from backtests.config import load_config
     from signals._paths import data_path
 
     cfg = load_config(data_path("configs", "demo.toml"))
     out = _run_config(cfg, out=args.out or "reports/demo", as_of=None, quiet=args.quiet)
-    print(f"demo report: {(out / 'index.html').resolve()}")
+    print(f"demo report: {_report_entry(out, cfg['report']['formats'])}")
     return EXIT_OK
 
 
@@ -181,30 +173,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     out = _run_config(cfg, out=args.out, as_of=args.as_of, quiet=args.quiet)
-    print(f"report: {(out / 'index.html').resolve()}")
+    print(f"report: {_report_entry(out, cfg['report']['formats'])}")
     return EXIT_OK
 
 
 def _events_from_args(args: argparse.Namespace):
-    import pandas as pd
+    from backtests.events_io import read_events_table
 
-    import signals
-
-    p = _require_file(args.events, "--events")
-    suffix = "".join(p.suffixes[-2:]).lower()
-    try:
-        if suffix.endswith((".parquet", ".pq")):
-            table = pd.read_parquet(p)
-        elif suffix.endswith((".jsonl", ".json")):
-            table = pd.read_json(p, lines=suffix.endswith(".jsonl"))
-        else:
-            table = pd.read_csv(p)
-    except (ValueError, pd.errors.ParserError, OSError) as e:
-        raise InputFormatError(
-            f"--events {p}: not a readable events table ({str(e).splitlines()[0]}); give a CSV/Parquet/JSONL "
-            "table with date or timestamp and theme columns (make one from articles with `newsbt events`)"
-        ) from None
-    return signals.events_from_table(table)
+    return read_events_table(args.events, what="--events")  # the same reader as [events].table
 
 
 def _cmd_events(args: argparse.Namespace) -> int:
@@ -216,7 +192,7 @@ def _cmd_events(args: argparse.Namespace) -> int:
     for src in args.articles:
         if "://" not in src:
             _require_file(src, "articles")
-        res = signals.read_articles(src, tz=args.tz, errors="collect")
+        res = signals.read_articles(src, format=args.format, tz=args.tz, errors="collect")
         arts, rej = res if isinstance(res, tuple) else (res, None)
         if rej is not None and len(rej):
             log.warning("%s: %d rows rejected (first: %s)", src, len(rej), rej.iloc[0].to_dict())
@@ -228,18 +204,29 @@ def _cmd_events(args: argparse.Namespace) -> int:
     if "article_ids" in out:
         out["article_ids"] = out["article_ids"].map(lambda v: ";".join(map(str, v)))
     if args.output:
-        out.to_csv(args.output, index=False)
+        from backtests._io import atomic_write
+
+        atomic_write(args.output, lambda tmp: out.to_csv(tmp, index=False))  # never a half file
         print(f"{len(ev)} events from {len(arts)} articles -> {args.output}")
     else:
         out.to_csv(sys.stdout, index=False)
     return EXIT_OK
 
 
+def _load_market(args: argparse.Namespace):
+    import backtests
+
+    return backtests.load_market(
+        args.series, start=args.start, end=args.end, source=args.source, files=args.files,
+        date_format=args.date_format,
+    )  # fmt: skip
+
+
 def _cmd_study(args: argparse.Namespace) -> int:
     import backtests
 
     events = _events_from_args(args)
-    market = backtests.load_market(args.series, start=args.start, end=args.end, source=args.source)
+    market = _load_market(args)
     study = backtests.event_study(
         backtests.to_changes(market),
         events,
@@ -252,7 +239,8 @@ def _cmd_study(args: argparse.Namespace) -> int:
     )
     print(study.summary())
     if args.out:
-        backtests.write_report(study, None, args.out, market=market, events=events, title="newsbt study")
+        with _run_lock(Path(args.out)):
+            backtests.write_report(study, None, args.out, market=market, events=events, title="newsbt study")
         print(f"report: {Path(args.out).resolve() / 'index.html'}")
     return EXIT_OK
 
@@ -261,11 +249,12 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     import backtests
 
     events = _events_from_args(args)
-    market = backtests.load_market(args.series, start=args.start, end=args.end, source=args.source)
+    market = _load_market(args)
     bt = backtests.backtest(market, events, holding=args.holding, cost_bp=args.cost_bp)
     print(bt.summary())
     if args.out:
-        backtests.write_report(None, bt, args.out, market=market, events=events, title="newsbt backtest")
+        with _run_lock(Path(args.out)):
+            backtests.write_report(None, bt, args.out, market=market, events=events, title="newsbt backtest")
         print(f"report: {Path(args.out).resolve() / 'index.html'}")
     return EXIT_OK
 
@@ -288,7 +277,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from backtests import market as mk
 
     _require_file(args.file, "import")
-    done = mk.import_file(args.file, format=args.format, series=args.series)
+    done = mk.import_file(
+        args.file, format=args.format, series=args.series, date_format=args.date_format, replace=args.replace
+    )
     for s, n in done.items():
         print(f"{s}: {n} values imported into the cache")
     return EXIT_OK
@@ -352,13 +343,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("articles", nargs="+", help="article files, folders, globs or feed URLs")
     e.add_argument("--themes", default=None, help="theme book TOML (default: the shipped book)")
     e.add_argument("--tz", default=None, help="time zone of naive timestamps in the files")
+    e.add_argument(
+        "--format", default=None, choices=["jsonl", "csv", "parquet", "feed", "gdelt"],
+        help="force the reader format (feed = RSS/Atom); default: from the name and content",
+    )  # fmt: skip
     e.add_argument("--gap", default="6h", help="burst gap (default 6h)")
     e.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
 
     def market_args(sp):
         sp.add_argument("--events", required=True, help="events CSV (date or timestamp, theme, ...)")
         sp.add_argument("--series", nargs="+", required=True, help="series ids (see `newsbt series`)")
-        sp.add_argument("--source", default="auto", help="auto | sample | cache | yfinance | fred | mof")
+        sp.add_argument("--source", default="auto", help="auto | sample | cache | yfinance | fred | mof | files")
+        sp.add_argument("--files", default=None, help="for --source files: the CSV/Parquet table of levels")
+        sp.add_argument("--date-format", default=None, help="strftime format of --files dates, e.g. %%d/%%m/%%Y")
         sp.add_argument("--start", type=_date, default=None)
         sp.add_argument("--end", type=_date, default=None)
         sp.add_argument("--out", default=None, help="also write a report into this folder")
@@ -396,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("file")
     i.add_argument("--format", required=True, choices=["fred", "mof", "csv"])
     i.add_argument("--series", nargs="*", default=None, help="series id(s) the file holds")
+    i.add_argument(
+        "--date-format", default=None, help="strftime format of the dates, e.g. %%d/%%m/%%Y (needed for dd/mm/yyyy)"
+    )
+    i.add_argument(
+        "--replace", action="store_true", help="let the file replace cached values that differ (else an error)"
+    )
 
     cmd("series", "list known series and what is cached", _cmd_series)
     return p
@@ -431,6 +434,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsbt: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # file system: one line naming the path (i16)
+        if args.verbose:
+            traceback.print_exc()
+        where = e.filename or ""
+        print(f"newsbt: error: cannot access {where}: {e.strerror or e}", file=sys.stderr)
+        return EXIT_OTHER
     except Exception as e:  # noqa: BLE001 - last resort: one line, no traceback unless asked
         if args.verbose:
             traceback.print_exc()

@@ -1,5 +1,10 @@
 """TOML study configs: schema, defaults and validation with messages that name the key.
 
+The whole config is checked before any work (:mod:`backtests._config_schema`: strict pydantic v2
+models built from :data:`SCHEMA`, :data:`CHOICES` and :data:`RANGES`): types, valid choices,
+numeric ranges and unknown sections or keys, every error at once, each naming the file and the
+``[section].key`` and listing the valid choices.
+
 A config describes one run: where the articles come from, the theme book, the events, the market
 series, the event study, the backtest, the official-intervention comparison and the report. Every
 key is optional except ``[market].series``; see :data:`SCHEMA` for types and defaults.
@@ -33,7 +38,18 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "articles": {
         "paths": (_LIST, [], "article files, folders, globs or feed URLs"),
         "tz": (_STR, None, "time zone of naive timestamps in the files (IANA name)"),
-        "format": (_STR, None, "force a reader format (jsonl, csv, parquet, rss, gdelt)"),
+        "format": (_STR, None, "force a reader format (jsonl, csv, parquet, rss/atom = feed, gdelt)"),
+        "published_column": (_STR, None, "column holding the publication time"),
+        "epoch": (_STR, None, "unit of numeric epoch timestamps (s, ms, us, ns)"),
+        "encoding": (_STR, None, "text encoding of the files (e.g. utf-8, cp932)"),
+        "store": (_STR, None, "article store folder (newsbt ingest) instead of files"),
+        "start": (_DATE, None, "first publication date used"),
+        "end": (_DATE, None, "last publication date used"),
+    },
+    "compute": {
+        "engine": (_STR, "pandas", "pandas | dask"),
+        "scheduler": (_STR, None, "dask scheduler: threads | processes | synchronous"),
+        "workers": (_INT, None, "dask workers (>= 1)"),
     },
     "themes": {
         "book": (_STR, "default", "'default' or a path to a TOML theme book"),
@@ -47,6 +63,8 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "market": {
         "series": (_LIST, None, "series ids, e.g. ['ust_10y', 'jgb_10y', 'usdjpy'] (required)"),
         "source": (_STR, "auto", "auto | sample | cache | yfinance | fred | mof | files"),
+        "files": ((str, dict), None, "for source='files': a CSV/Parquet path, or {series = path}"),
+        "date_format": (_STR, None, "strftime format of the files' dates (needed for dd/mm/yyyy)"),
         "start": (_DATE, None, "first date of market data"),
         "end": (_DATE, None, "last date of market data"),
     },
@@ -109,6 +127,54 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
 
 REQUIRED = {("market", "series")}
 
+#: [section].key -> valid choices (checked before any work)
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("articles", "format"): ("jsonl", "csv", "parquet", "feed", "rss", "atom", "gdelt"),
+    ("articles", "epoch"): ("s", "ms", "us", "ns"),
+    ("compute", "engine"): ("pandas", "dask"),
+    ("compute", "scheduler"): ("threads", "processes", "synchronous"),
+    ("market", "source"): ("auto", "sample", "cache", "yfinance", "fred", "mof", "files"),
+    ("study", "model"): ("raw", "mean", "market", "factor"),
+    ("study", "calendar"): ("index", "observed"),
+    ("study", "overlap"): ("keep", "drop", "merge"),
+    ("backtest", "combine"): ("sum", "max", "last"),
+    ("interventions", "overlap"): ("keep", "drop", "merge"),
+}
+
+#: [section].key -> (minimum, maximum) for numbers (None: unbounded)
+RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
+    ("events", "min_articles"): (1, None),
+    ("study", "placebo_draws"): (1, None),
+    ("backtest", "holding"): (1, None),
+    ("backtest", "cost_bp"): (0, None),
+    ("backtest", "placebo"): (0, None),
+    ("backtest", "position_cap"): (0, None),
+    ("backtest", "stop_loss_bp"): (0, None),
+    ("backtest", "take_profit_bp"): (0, None),
+    ("interventions", "match_days"): (0, None),
+    ("compute", "workers"): (1, None),
+}
+
+
+def _check_choices_and_ranges(cfg: dict, origin: str) -> None:
+    """Choices and numeric ranges: every message names the file, [section].key and what is valid."""
+    for (sec, key), ok in CHOICES.items():
+        v = cfg[sec][key]
+        if v is not None and v not in ok:
+            raise ConfigError(f"{origin}: [{sec}].{key} = {v!r} is not a valid choice; choose one of: {', '.join(ok)}")
+    for (sec, key), (lo, hi) in RANGES.items():
+        v = cfg[sec][key]
+        if v is None:
+            continue
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            want = f">= {lo}" if hi is None else f"between {lo} and {hi}"
+            raise ConfigError(f"{origin}: [{sec}].{key} = {v!r} is out of range; it must be {want}")
+    if cfg["market"]["source"] == "files" and not cfg["market"]["files"]:
+        raise ConfigError(
+            f"{origin}: [market].source = 'files' needs [market].files (a CSV/Parquet path, or a table "
+            "{series = path})"
+        )
+
 
 def _type_name(t) -> str:
     if t == (int, float):
@@ -138,6 +204,11 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
     ConfigError
         Naming ``origin``, the ``[section].key`` and what is accepted.
     """
+    from backtests._config_schema import schema_errors
+
+    errors = schema_errors(raw)  # types, choices, ranges, unknown keys: all at once (pydantic)
+    if errors:
+        raise ConfigError("\n".join(f"{origin}: {e}" for e in errors))
     cfg = defaults()
     for sec, body in raw.items():
         if sec not in SCHEMA:
@@ -178,10 +249,14 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
                 f"{origin}: [{sec}].{key} must be two integers [start, end] with start <= end, got {v!r}"
             )
     for w in cfg["study"]["car_windows"]:
-        if not (isinstance(w, list) and len(w) == 2 and all(isinstance(x, int) for x in w) and w[0] <= w[1]):
+        ints = isinstance(w, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in w)
+        if not (ints and len(w) == 2 and w[0] <= w[1]):
             raise ConfigError(
                 f"{origin}: [study].car_windows entries must be [start, end] integer pairs, got {w!r}"
             )
+    _check_choices_and_ranges(cfg, origin)
+    if cfg["articles"]["format"] in ("rss", "atom"):  # the reader calls RSS/Atom "feed"
+        cfg["articles"]["format"] = "feed"
     from backtests.strategy import Rule
 
     for i, r in enumerate(cfg["backtest"]["rules"]):
@@ -212,6 +287,8 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
         ("market", "start"),
         ("market", "end"),
         ("interventions", "start"),
+        ("articles", "start"),
+        ("articles", "end"),
         ("highlight", "date"),
         ("highlight", "timeline_start"),
         ("highlight", "timeline_end"),

@@ -18,7 +18,7 @@ import pandas as pd
 
 import signals
 from backtests.config import public, resolve_path
-from signals.errors import ConfigError, InputNotFoundError
+from signals.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +93,9 @@ def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
     """Events from the user table or extracted from the articles."""
     ev_cfg = cfg["events"]
     if ev_cfg["table"]:
-        p = resolve_path(ev_cfg["table"], _base(cfg))
-        if not p.exists():
-            raise InputNotFoundError(f"[events].table file {p} does not exist")
-        events = signals.events_from_table(pd.read_csv(p))
+        from backtests.events_io import read_events_table  # i16: same reader as `study --events`
+
+        events = read_events_table(resolve_path(ev_cfg["table"], _base(cfg)), what="[events].table")
     else:
         progress("reading articles")
         res.articles, res.rejects = _read_articles(cfg)
@@ -136,7 +135,17 @@ def load_run_market(cfg, series, start, end):
         start=None if start is None else str(start),
         end=None if end is None else str(end),
         source=m["source"],
+        files=_market_files(m, cfg),  # i16: [market].files / date_format for source="files"
+        date_format=m["date_format"],
     )
+
+
+def _market_files(m, cfg):
+    """[market].files resolved against the config's folder (a path, or {series: path})."""
+    f = m["files"]
+    if isinstance(f, dict):
+        return {k: resolve_path(v, _base(cfg)) for k, v in f.items()}
+    return None if f is None else resolve_path(f, _base(cfg))
 
 
 def run(cfg: Mapping[str, Any], *, progress: Progress | None = None) -> RunResult:

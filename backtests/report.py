@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from backtests._io import dir_mode
 from backtests.sections import Section, arrange, standard_sections
 from backtests.tables import SHOW_ROWS, html_table, md_table
 from signals._version import __version__
@@ -113,6 +114,9 @@ def data_sources(market) -> list[dict]:
 
 def _banners(sources: list[dict]) -> list[str]:
     out = []
+    notes = [f"{s['series']}: {n}" for s in sources for n in s.get("notes") or []]
+    if notes:  # i16: quarantined / unwritable cache files, listed with the data sources
+        out.append("Data-source notices: " + " | ".join(notes))
     stale = [s["series"] for s in sources if s.get("stale")]
     if stale:
         out.append(
@@ -261,6 +265,7 @@ def write_report(
 
     _remove_stale_temps(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+    os.chmod(tmp, dir_mode())  # i16: the user's umask, not mkdtemp's 0700
     try:
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()

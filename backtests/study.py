@@ -20,6 +20,7 @@ import pandas as pd
 
 from backtests import engine as eng
 from backtests import stats as st
+from backtests.gaps import study_gap_rule  # i16 hook
 from signals.errors import ConfigError, InputFormatError
 
 log = logging.getLogger(__name__)
@@ -303,7 +304,9 @@ def event_study(
         off the data), ``overlap`` / ``merged`` (``overlap=`` option), ``short_estimation`` (fewer
         than ``min_estimation`` usable days; an estimation window running off the start counts
         its missing days), ``nonpositive_variance``, ``singular_benchmark``,
-        ``missing_in_window``, and the codes of :func:`backtests.calendar.align_events`.
+        ``missing_in_window``, ``day0_in_data_gap`` / ``window_in_data_gap`` /
+        ``estimation_in_data_gap`` (day 0 or a window day across missing calendar sessions, see
+        :mod:`backtests.gaps`), and the codes of :func:`backtests.calendar.align_events`.
 
     Notes
     -----
@@ -442,6 +445,10 @@ def event_study(
         detail[out_w] = [
             f"data cover relative days {f} to {la}, window needs {a} to {b}" for f, la in zip(first, last)
         ]
+    # >>> i16 hook: no day 0 / window across a data gap (rules and tolerances in backtests/gaps.py)
+    open_ = study_gap_rule(changes, idx, valid, s_arr, pos, date_ns, open_, reason, detail,
+                           window=(a, b), estimation=(c, d))  # fmt: skip
+    # <<< i16 hook
     day0 = np.full(n_req, np.datetime64("NaT"), dtype="datetime64[ns]")
     okp = (pos >= 0) & ~unknown & ~nat
     if okp.any():
@@ -778,7 +785,7 @@ def _pairs_from_events(events, changes, columns, bench_cols):
     ev = events.reset_index(drop=True).copy()
     if "event_id" not in ev.columns:
         ev["event_id"] = [f"E{i + 1}" for i in range(len(ev))]
-    align_reason = None
+    align_reason = align_detail = None
     if "date" not in ev.columns:
         if "timestamp" not in ev.columns:
             raise InputFormatError(
@@ -798,6 +805,7 @@ def _pairs_from_events(events, changes, columns, bench_cols):
             al = al[~al["series"].astype(str).isin(bench_cols)].reset_index(drop=True)
         al["date"] = pd.to_datetime(al["day0"])
         align_reason = al["reason"].fillna("").astype(str).to_numpy()
+        align_detail = al["detail"].to_numpy(dtype=object) if "detail" in al else None  # i16 hook
         ev = al.drop(columns=["day0"])
         if getattr(ev["date"].dt, "tz", None) is not None:
             ev["date"] = ev["date"].dt.tz_localize(None)
@@ -827,6 +835,8 @@ def _pairs_from_events(events, changes, columns, bench_cols):
         bad = align_reason != ""
         reason[bad] = align_reason[bad]
         detail[bad] = "timestamp could not be aligned to a trading day (backtests.calendar.align_events)"
+        if align_detail is not None:  # i16 hook: the gap's dates for day0_in_data_gap
+            detail[bad & (align_detail != "")] = align_detail[bad & (align_detail != "")]
     return pairs, reason, detail
 
 

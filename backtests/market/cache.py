@@ -6,11 +6,16 @@ source checkout; else the user cache dir (``platformdirs.user_cache_dir("newsbt"
 * Each file holds one float column ``value`` indexed by naive local ``date``; the provenance
   (source, code, publisher, unit, close, tz, fetched-at, requested range) is stored as JSON in the
   Parquet schema metadata under ``newsbt``.
-* Writes are atomic (temporary file in the same folder + ``os.replace``) and serialised with a
-  ``filelock`` per file, so concurrent runs never see half-written files.
+* Writes are atomic (temporary file in the same folder + ``os.replace``, with the user's umask)
+  and serialised with a ``filelock`` per file. Reads take **no lock** (a rename is atomic, so a
+  reader always sees a complete file), so a read-only ``NEWSBT_DATA`` can be read; a stale cache
+  is then used with a notice (the refresh cannot be written).
 * A file that cannot be read, lacks the metadata, or fails the checks (sorted unique dates, float
-  values) is moved aside to ``<name>.corrupt-<UTC time>`` with a :class:`NewsbtWarning` and
-  treated as absent (so it is refetched), never silently used.
+  values) is moved aside to ``<name>.corrupt-<UTC time>`` (left in place, and ignored, when the
+  folder is read-only) and treated as absent (so it is refetched), never silently used. The
+  quarantine is logged through ``logging`` (warning: shown unless ``-q``, written to ``run.log``)
+  and kept as a notice (:func:`take_notices`) that ``load_market`` attaches to the series'
+  provenance, so the report's data-sources banner lists it.
 """
 
 from __future__ import annotations
@@ -21,18 +26,25 @@ import logging
 import os
 import re
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from signals.errors import CacheError, NewsbtWarning
+from backtests._io import file_mode
+from signals.errors import CacheError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CacheEntry", "cache_dir", "cache_path", "read_cache", "write_cache"]
+__all__ = ["CacheEntry", "cache_dir", "cache_path", "read_cache", "take_notices", "write_cache"]
+
+_NOTICES: dict[str, list[str]] = {}
+
+
+def take_notices(series_id: str) -> list[str]:
+    """Notices (quarantined cache files) recorded for ``series_id`` since the last call; cleared."""
+    return _NOTICES.pop(series_id, [])
 
 SCHEMA_VERSION = 1
 _LOCK_TIMEOUT = 120.0
@@ -93,7 +105,7 @@ class _Guard:
         from filelock import FileLock
 
         self.path = path
-        self.lock = FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT)
+        self.lock = FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT, mode=file_mode())
 
     def __enter__(self) -> _Guard:
         from filelock import Timeout
@@ -116,56 +128,64 @@ def _lock(path: Path) -> _Guard:
     return _Guard(path)
 
 
-def _quarantine(path: Path, why: str) -> None:
+def _quarantine(path: Path, why: str, series_id: str) -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     dest = path.with_name(f"{path.name}.corrupt-{stamp}")
     try:
         os.replace(path, dest)
-    except OSError as exc:
-        raise CacheError(
-            f"cache file {path} is corrupt ({why}) and cannot be moved aside ({exc}); delete it"
-        ) from exc
-    warnings.warn(
-        f"cache file {path} is corrupt ({why}); moved aside to {dest.name} and will be refetched",
-        NewsbtWarning,
-        stacklevel=3,
-    )
+        msg = f"cache file {path} is corrupt ({why}); moved aside to {dest.name} and will be refetched"
+    except OSError as exc:  # read-only data folder: leave it, ignore it
+        msg = f"cache file {path} is corrupt ({why}) and ignored; it cannot be moved aside ({exc.strerror or exc}): delete it"
+    log.warning("%s", msg)
+    _NOTICES.setdefault(series_id, []).append(msg)
 
 
 def read_cache(series_id: str, source: str) -> CacheEntry | None:
-    """The cached entry, or None when absent (or corrupt: then moved aside with a warning)."""
+    """The cached entry, or None when absent (or corrupt: then quarantined, logged, noted).
+
+    Takes no lock: writers replace files atomically, so this works on a read-only folder.
+    """
     path = cache_path(series_id, source)
     if not path.exists():
         return None
     import pyarrow.parquet as pq
 
-    with _lock(path):
-        if not path.exists():
-            return None
-        try:
-            table = pq.read_table(path)
-            md = table.schema.metadata or {}
-            if b"newsbt" not in md:
-                raise ValueError("no newsbt metadata")
-            meta = json.loads(md[b"newsbt"].decode("utf-8"))
-            df = table.to_pandas()
-            if "value" not in df.columns:
-                raise ValueError("no 'value' column")
-            s = df["value"].astype(float)
-            idx = pd.DatetimeIndex(s.index)
-            if not idx.is_monotonic_increasing or idx.has_duplicates:
-                raise ValueError("dates not sorted/unique")
-            if meta.get("series") != series_id or meta.get("source") != source:
-                raise ValueError(f"holds {meta.get('series')}/{meta.get('source')}")
-            pd.Timestamp(meta["fetched_at"])
-            if len(s) != meta.get("n"):
-                raise ValueError("row count differs from metadata")
-        except Exception as exc:  # any unreadable/inconsistent file is corrupt
-            _quarantine(path, f"{type(exc).__name__}: {exc}")
-            return None
+    try:
+        with open(path, "rb") as fh:  # one open file: a concurrent rename cannot mix two versions
+            table = pq.read_table(fh)
+        md = table.schema.metadata or {}
+        if b"newsbt" not in md:
+            raise ValueError("no newsbt metadata")
+        meta = json.loads(md[b"newsbt"].decode("utf-8"))
+        df = table.to_pandas()
+        if "value" not in df.columns:
+            raise ValueError("no 'value' column")
+        s = df["value"].astype(float)
+        idx = pd.DatetimeIndex(s.index)
+        if not idx.is_monotonic_increasing or idx.has_duplicates:
+            raise ValueError("dates not sorted/unique")
+        if meta.get("series") != series_id or meta.get("source") != source:
+            raise ValueError(f"holds {meta.get('series')}/{meta.get('source')}")
+        pd.Timestamp(meta["fetched_at"])
+        if len(s) != meta.get("n"):
+            raise ValueError("row count differs from metadata")
+    except FileNotFoundError:  # replaced or removed by another run between exists() and read
+        return None
+    except Exception as exc:  # any unreadable/inconsistent file is corrupt
+        with _lock_if_writable(path):
+            if path.exists():
+                _quarantine(path, f"{type(exc).__name__}: {exc}", series_id)
+        return None
     s.index = pd.DatetimeIndex(idx, name="date").as_unit("ns")
     s.name = series_id
     return CacheEntry(s, meta)
+
+
+def _lock_if_writable(path: Path):
+    """The file's write lock when its folder is writable, else a no-op context."""
+    import contextlib
+
+    return _lock(path) if os.access(path.parent, os.W_OK) else contextlib.nullcontext()
 
 
 def write_cache(series_id: str, source: str, values: pd.Series, meta: dict[str, Any]) -> Path:
@@ -216,6 +236,7 @@ def write_cache(series_id: str, source: str, values: pd.Series, meta: dict[str, 
             ) from exc
         try:
             pq.write_table(table, tmp)
+            os.chmod(tmp, file_mode())  # the user's umask, not mkstemp's 0600
             os.replace(tmp, path)
         except OSError as exc:
             raise CacheError(

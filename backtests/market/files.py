@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from backtests.market._parse import require_unique_dates, to_float
+from backtests.market._parse import require_unique_dates, set_source_rows, source_rows, to_float
 from signals.errors import DataUnavailableError, InputFormatError, InputNotFoundError
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,59 @@ __all__ = ["fetch", "read_table"]
 _DATE_NAMES = ("date", "Date", "DATE", "observation_date", "timestamp", "Datetime")
 
 
+_ISO = r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$"
+_DAY_MONTH = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})$"
+
+
+def parse_dates(d: pd.Series, label: str, column: str, date_format: str | None = None) -> pd.DatetimeIndex:
+    """Dates of a file column: ISO ``YYYY-MM-DD`` (optionally with a time), ``YYYY/MM/DD``, or any
+    form given by ``date_format`` (strftime codes, e.g. ``%d/%m/%Y``).
+
+    ``01/02/2024`` style dates are refused without ``date_format``: whether 02/01 is 2 January or 1
+    February cannot be told from the text (pandas would guess row by row).
+
+    Raises
+    ------
+    InputFormatError
+        Names the file, the row (1-based, header = 1), the value and the fix.
+    """
+    if pd.api.types.is_datetime64_any_dtype(d.dtype):
+        out = pd.to_datetime(d)
+    else:
+        text = d.astype(str).str.strip()
+        if date_format:
+            out = pd.to_datetime(text, format=date_format, errors="coerce")
+            what = f"does not match --date-format {date_format!r}"
+        elif text.str.match(_ISO).all() or text.str.match(r"^\d{4}/\d{1,2}/\d{1,2}$").all():
+            out = pd.to_datetime(text.str.replace("/", "-", regex=False), format="ISO8601", errors="coerce")
+            what = "is not a date"
+        else:
+            dm = text.str.extract(_DAY_MONTH)
+            if dm[0].notna().any():
+                i = int(dm[0].notna().to_numpy().argmax())
+                a, b = dm[0].dropna().astype(int), dm[1].dropna().astype(int)
+                hint = "%d/%m/%Y" if (a > 12).any() else "%m/%d/%Y" if (b > 12).any() else "%d/%m/%Y or %m/%d/%Y"
+                raise InputFormatError(
+                    f"{label}: row {i + 2}, column {column!r}: date {text.iloc[i]!r} is ambiguous (day/month or "
+                    f"month/day); give the format, e.g. --date-format '{hint}' (date_format= in Python), or "
+                    "write dates as YYYY-MM-DD"
+                )
+            out = pd.to_datetime(text, errors="coerce")
+            what = "is not a date (use YYYY-MM-DD or give --date-format)"
+    if out.isna().any():
+        i = int(out.isna().to_numpy().argmax())
+        raise InputFormatError(f"{label}: row {i + 2}, column {column!r}: {d.iloc[i]!r} {what}")
+    if isinstance(out.dtype, pd.DatetimeTZDtype):
+        out = out.dt.tz_localize(None)
+    return pd.DatetimeIndex(out.to_numpy(), name="date").as_unit("ns")
+
+
 def read_table(
-    path: str | Path, *, date_col: str | None = None, columns: list[str] | None = None
+    path: str | Path,
+    *,
+    date_col: str | None = None,
+    columns: list[str] | None = None,
+    date_format: str | None = None,
 ) -> pd.DataFrame:
     """Read a table of daily levels.
 
@@ -36,6 +87,9 @@ def read_table(
         ``observation_date`` present, else a DatetimeIndex of a Parquet file).
     columns : list of str, optional
         Keep only these series columns (each must exist).
+    date_format : str, optional
+        strftime format of the dates (needed for ``dd/mm/yyyy`` or ``mm/dd/yyyy``; see
+        :func:`parse_dates`).
 
     Returns
     -------
@@ -54,12 +108,18 @@ def read_table(
         raise InputNotFoundError(f"market file {p} not found")
     name = p.name.lower()
     if name.endswith((".parquet", ".pq")):
-        df = pd.read_parquet(p)
+        try:
+            df = pd.read_parquet(p)
+        except Exception as exc:  # pyarrow raises several types for a bad file
+            raise InputFormatError(f"{p}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
         if isinstance(df.index, pd.DatetimeIndex) and (date_col is None or date_col not in df.columns):
             df = df.reset_index().rename(columns={df.index.name or "index": date_col or "date"})
         df = df.astype({c: object for c in df.columns if df[c].dtype == "string"})
     elif name.endswith((".csv", ".csv.gz", ".txt", ".gz")):
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, comment=None)
+        try:
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, comment=None)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise InputFormatError(f"{p}: not a readable CSV table ({str(exc).splitlines()[0]})") from None
     else:
         raise InputFormatError(f"{p}: unknown market file type (use .csv, .csv.gz or .parquet)")
     dcol = date_col or next((c for c in _DATE_NAMES if c in df.columns), None)
@@ -67,23 +127,14 @@ def read_table(
         raise InputFormatError(
             f"{p}: no date column (looked for {date_col or ', '.join(_DATE_NAMES)}); columns: {list(df.columns)}"
         )
-    d = df[dcol]
-    if pd.api.types.is_datetime64_any_dtype(d.dtype):
-        dates = pd.to_datetime(d)
-    else:
-        dates = pd.to_datetime(d.astype(str).str.strip(), errors="coerce", format="mixed")
-    if dates.isna().any():
-        i = int(dates.isna().to_numpy().argmax())
-        raise InputFormatError(f"{p}: row {i + 2}, column {dcol!r}: bad date {d.iloc[i]!r}")
-    if isinstance(dates.dtype, pd.DatetimeTZDtype):
-        dates = dates.dt.tz_localize(None)
+    dates = parse_dates(df[dcol], str(p), dcol, date_format)
     keep = [c for c in df.columns if c != dcol]
     if columns is not None:
         miss = [c for c in columns if c not in keep]
         if miss:
             raise InputFormatError(f"{p}: no column(s) {miss}; columns: {keep}")
         keep = list(columns)
-    out = pd.DataFrame(index=pd.DatetimeIndex(dates.to_numpy(), name="date").as_unit("ns"))
+    out = pd.DataFrame(index=dates)
     for c in keep:
         col = df[c]
         if pd.api.types.is_numeric_dtype(col.dtype):
@@ -104,8 +155,11 @@ def fetch(
     end: Any = None,
     path: str | Path | None = None,
     date_col: str | None = None,
+    date_format: str | None = None,
 ) -> pd.Series:
     """Column ``code`` of the table at ``path`` (``code`` may be ``"file.csv#column"``).
+
+    The file row of each value is kept for messages (``_parse.source_rows``).
 
     Raises
     ------
@@ -119,11 +173,13 @@ def fetch(
             f"files source for {code!r}: no file given; pass files='your.csv' (or {{series: path}}) to "
             "load_market, or register a SourceRef('files', 'path.csv#column', ...)"
         )
-    df = read_table(path, date_col=date_col, columns=[code])
+    df = read_table(path, date_col=date_col, columns=[code], date_format=date_format)
+    rows = pd.Series(source_rows(df), index=df.index, dtype=float)
     s = df[code].dropna()
     s = s.loc[
         pd.Timestamp(start) if start is not None else None : pd.Timestamp(end) if end is not None else None
     ]
     if s.empty:
         raise DataUnavailableError(f"{path}: column {code!r} has no values between {start} and {end}")
+    set_source_rows(s, rows.reindex(s.index).to_numpy())
     return s

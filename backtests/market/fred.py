@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from backtests.market._net import Opener, fetch_bytes
-from backtests.market._parse import to_float
+from backtests.market._parse import require_unique_dates, to_float
 from signals.errors import InputFormatError, InputNotFoundError, NoDataInRangeError
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,7 @@ def read_fred_csv(src: str | Path | io.IOBase | bytes, *, name: str | None = Non
             row = int(bad.argmax())
             raise InputFormatError(f"{label}: row {row + 2}, column {c!r}: not a number {raw[c].iloc[row]!r}")
         out[name if (c == "VALUE" and name) else c] = v
-    if not out.index.is_monotonic_increasing or out.index.has_duplicates:
-        out = out[~out.index.duplicated(keep="last")].sort_index()
-    return out
+    return require_unique_dates(out, label)
 
 
 def fetch(

@@ -37,7 +37,8 @@ from backtests.market._net import online
 from backtests.market.registry import get_spec
 from backtests.market.sample import snapshot_meta, snapshot_values
 from backtests.market.spec import Market, Provenance, SeriesSpec, SourceRef
-from signals.errors import ConfigError, DataUnavailableError, NewsbtWarning, NoDataInRangeError
+from backtests.market.validate import check_levels
+from signals.errors import CacheError, ConfigError, DataUnavailableError, NewsbtWarning, NoDataInRangeError
 
 log = logging.getLogger(__name__)
 
@@ -249,10 +250,21 @@ def _from_cache_or_live(
         )
         if range_start != entry.range_start:  # a missing head was fetched (or found empty): keep it
             meta["fetched_at"] = entry.meta["fetched_at"]
-            cache.write_cache(spec.id, ref.source, merged, meta)
+            _save(spec.id, ref.source, merged, meta)
         return merged, _cache_prov(spec, ref, entry, stale=True)
-    cache.write_cache(spec.id, ref.source, merged, meta)
+    _save(spec.id, ref.source, merged, meta)
     return merged, _prov(spec, ref, "live", retrieved=now.isoformat())
+
+
+def _save(series_id: str, source: str, values: pd.Series, meta: dict[str, Any]) -> None:
+    """Write the cache; a cache that cannot be written (read-only data folder) is a notice, not a
+    failure: the values just fetched are used, the cache keeps its old version."""
+    try:
+        cache.write_cache(series_id, source, values, meta)
+    except CacheError as exc:
+        msg = f"{series_id}: the cache was not updated ({exc}); the values fetched now are used"
+        log.warning("%s", msg)
+        cache._NOTICES.setdefault(series_id, []).append(msg)
 
 
 def _any_cache(spec: SeriesSpec) -> tuple[pd.Series, Provenance] | None:
@@ -288,7 +300,7 @@ def _from_sample(spec: SeriesSpec) -> tuple[pd.Series, Provenance]:
     return s, p
 
 
-def _from_files(spec: SeriesSpec, files: Any) -> tuple[pd.Series, Provenance]:
+def _from_files(spec: SeriesSpec, files: Any, date_format: str | None = None) -> tuple[pd.Series, Provenance]:
     ref = spec.source("files")
     path = files.get(spec.id) if isinstance(files, Mapping) else files
     code = ref.code if ref is not None else spec.id
@@ -300,7 +312,8 @@ def _from_files(spec: SeriesSpec, files: Any) -> tuple[pd.Series, Provenance]:
         )
     if ref is not None and "#" in ref.code:
         code = ref.code.rsplit("#", 1)[1]
-    s = files_src.fetch(code, path=Path(path))
+    s = files_src.fetch(code, path=Path(path), date_format=date_format)
+    check_levels(s, spec, str(path))
     ref = SourceRef(
         "files", f"{path}#{code}", (ref or spec).close, (ref or spec).tz, getattr(ref, "scale", 1.0), ""
     )
@@ -314,7 +327,7 @@ def _one(
     if source == "sample":
         return _from_sample(spec)
     if source == "files":
-        return _from_files(spec, files)
+        return _from_files(spec, files, (fetch_kw.get("files") or {}).get("date_format"))
     if source == "cache":
         for ref in spec.sources:
             entry = cache.read_cache(spec.id, ref.source) if ref.source in LIVE_SOURCES else None
@@ -369,6 +382,7 @@ def load_market(
     files: str | Path | Mapping[str, str | Path] | None = None,
     refresh: bool = False,
     fetch_kw: Mapping[str, Mapping[str, Any]] | None = None,
+    date_format: str | None = None,
 ) -> Market:
     """Daily levels of the named series.
 
@@ -390,6 +404,9 @@ def load_market(
     fetch_kw : dict, optional
         Extra keywords per live source, e.g. ``{"yfinance": {"download": fake}}`` (tests) or
         ``{"fred": {"path": "DGS10.csv"}}``.
+    date_format : str, optional
+        For ``source="files"``: strftime format of the file's dates (required for ``dd/mm/yyyy``
+        or ``mm/dd/yyyy``). The file's values are checked as on import (finite, plausible range).
 
     Returns
     -------
@@ -413,6 +430,8 @@ def load_market(
     s0, e0 = _ts(start), _ts(end)
     if s0 is not None and e0 is not None and e0 < s0:
         raise ConfigError(f"load_market: end {e0.date()} is before start {s0.date()}")
+    if date_format:
+        fetch_kw = {**(fetch_kw or {}), "files": {**(fetch_kw or {}).get("files", {}), "date_format": date_format}}
     cols: dict[str, pd.Series] = {}
     prov: dict[str, Provenance] = {}
     for sid, spec in specs.items():
@@ -424,6 +443,7 @@ def load_market(
                 f"({p.origin}); available range ends {p.snapshot_last or 'unknown'}"
             )
         p.start, p.end = s.index[0], s.index[-1]
+        p.notes = [*p.notes, *cache.take_notices(sid)]  # quarantined or unwritable cache files
         cols[sid] = s.astype(float)
         prov[sid] = p
     levels = pd.concat(cols, axis=1, sort=True)

@@ -41,7 +41,9 @@ _KANJI = {"明治": "M", "大正": "T", "昭和": "S", "平成": "H", "令和": 
 _ERA_RE = re.compile(r"^\s*([MTSHR])\s*(\d{1,2}|元)[./年-](\d{1,2})[./月-](\d{1,2})日?\s*$")
 
 
-def era_to_date(values: pd.Series | list[str], *, label: str = "MOF file") -> pd.DatetimeIndex:
+def era_to_date(
+    values: pd.Series | list[str], *, label: str = "MOF file", rows: Any = None
+) -> pd.DatetimeIndex:
     """Convert Japanese-era dates (``S49.9.24``, ``H31.4.26``, ``R1.5.7``, ``令和元年5月7日``).
 
     Parameters
@@ -61,6 +63,7 @@ def era_to_date(values: pd.Series | list[str], *, label: str = "MOF file") -> pd
         Unparseable value, or a date outside its era (e.g. ``H31.5.7``: Heisei ended 30 April 2019).
     """
     s = pd.Series(list(values), dtype=object).astype(str)
+    rows = np.arange(len(s)) + 1 if rows is None else np.asarray(rows)  # file row of each value
     for k, v in _KANJI.items():
         s = s.str.replace(k, v, regex=False)
     parts = s.str.extract(_ERA_RE)
@@ -68,7 +71,7 @@ def era_to_date(values: pd.Series | list[str], *, label: str = "MOF file") -> pd
     if bad.any():
         i = int(bad.to_numpy().argmax())
         raise InputFormatError(
-            f"{label}: row {i + 1}: {s.iloc[i]!r} is not a Japanese-era date like H31.4.26"
+            f"{label}: row {rows[i]}: {s.iloc[i]!r} is not a Japanese-era date like H31.4.26"
         )
     era = parts[0]
     yy = parts[1].replace("元", "1").astype(int)
@@ -77,14 +80,14 @@ def era_to_date(values: pd.Series | list[str], *, label: str = "MOF file") -> pd
     dates = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     if dates.isna().any():
         i = int(dates.isna().to_numpy().argmax())
-        raise InputFormatError(f"{label}: row {i + 1}: {s.iloc[i]!r} is not a valid date")
+        raise InputFormatError(f"{label}: row {rows[i]}: {s.iloc[i]!r} is not a valid date")
     lo = pd.to_datetime(era.map({k: v[1] for k, v in ERAS.items()}))
     hi = pd.to_datetime(era.map({k: v[2] for k, v in ERAS.items()}))
     out = (dates < lo) | (dates > hi)
     if out.any():
         i = int(out.to_numpy().argmax())
         raise InputFormatError(
-            f"{label}: row {i + 1}: {s.iloc[i]!r} ({dates.iloc[i]:%Y-%m-%d}) falls outside its era "
+            f"{label}: row {rows[i]}: {s.iloc[i]!r} ({dates.iloc[i]:%Y-%m-%d}) falls outside its era "
             f"({lo.iloc[i]:%Y-%m-%d}..{hi.iloc[i]:%Y-%m-%d})"
         )
     return pd.DatetimeIndex(dates, name="date").as_unit("ns")
@@ -134,13 +137,14 @@ def read_mof_csv(src: str | Path | bytes) -> pd.DataFrame:
     dcol = raw.columns[0]
     raw = raw[raw[dcol].str.strip() != ""]
     first = raw[dcol].str.strip()
+    file_rows = raw.index.to_numpy() + hdr + 2  # 1-based line numbers in the file
     if first.str.match(r"^[MTSHR明大昭平令]").all():
-        idx = era_to_date(first, label=label)
+        idx = era_to_date(first, label=label, rows=file_rows)
     else:
         idx = pd.to_datetime(first.str.replace("/", "-", regex=False), format="%Y-%m-%d", errors="coerce")
         if idx.isna().any():
             i = int(idx.isna().to_numpy().argmax())
-            raise InputFormatError(f"{label}: row {hdr + i + 2}: bad date {first.iloc[i]!r}")
+            raise InputFormatError(f"{label}: row {file_rows[i]}: bad date {first.iloc[i]!r}")
         idx = pd.DatetimeIndex(idx, name="date").as_unit("ns")
     out = pd.DataFrame(index=idx)
     for c in raw.columns[1:]:
@@ -151,10 +155,10 @@ def read_mof_csv(src: str | Path | bytes) -> pd.DataFrame:
         if bad.any():
             i = int(bad.argmax())
             raise InputFormatError(
-                f"{label}: row {hdr + i + 2}, column {c!r}: not a number {raw[c].iloc[i]!r}"
+                f"{label}: row {file_rows[i]}, column {c!r}: not a number {raw[c].iloc[i]!r}"
             )
         out[f"jgb_{int(m.group(1))}y"] = v
-    return require_unique_dates(out, label)
+    return require_unique_dates(out, label, file_rows)
 
 
 def fetch(

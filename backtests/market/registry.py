@@ -21,6 +21,15 @@ a warning (see :mod:`backtests.market.yahoo` and :func:`backtests.market.load.lo
 is the 13-week bill rate, close to but not identical with H.15 ``DGS3MO``; there is no Cboe 2-year
 index, so ``ust_2y`` has no yfinance source. Close times of Yahoo bars are
 approximate (Yahoo publishes no fixing time).
+
+Plausible levels (checked by ``newsbt import`` and ``load_market(source="files")``; a value outside
+is refused with its row): yields -5..40 percent (every ``ust_*`` and ``jgb_*``), ``usdjpy`` 50..400
+JPY per USD, other FX and prices above 0. Set ``valid_range`` on a :class:`SeriesSpec` (or
+``range = [low, high]`` in a series TOML) for your own series.
+
+Calendars: ``SIFMA`` (US bond market, with its early closes) for Treasuries, ``FRB`` (Federal
+Reserve days) for the H.10 noon rate, ``XTKS`` for JGBs, ``XNYS`` for US equities; an unknown code
+is an error naming the series (see :func:`backtests.calendar.check_calendar`).
 """
 
 from __future__ import annotations
@@ -84,12 +93,13 @@ def _builtin() -> dict[str, SeriesSpec]:
         "JPY per USD",
         NY,
         _H10_CLOSE,
-        "FX",
+        "FRB",  # H.10 noon rates: Federal Reserve days (not every weekday)
         (
             SourceRef("fred", "DEXJPUS", _H10_CLOSE, NY, 1.0, H10),
             SourceRef("yfinance", "JPY=X", dt.time(23, 59), "Europe/London", 1.0, YAHOO),
             SourceRef("sample", "DEXJPUS", _H10_CLOSE, NY, 1.0, H10),
         ),
+        valid_range=(50.0, 400.0),  # JPY per USD: 1971-2026 range 75.7..360, with room
     )
     for n in JGB_TENORS:
         sid = f"jgb_{n}y"
@@ -216,12 +226,25 @@ def _spec_from_table(sid: str, t: dict, where: str) -> SeriesSpec:
         _time(t["close"], where),
         str(t["calendar"]),
         tuple(srcs),
+        _range(t.get("range"), sid, where),
     )
+
+
+def _range(v: object, sid: str, where: str) -> tuple[float, float] | None:
+    if v is None:
+        return None
+    ok = isinstance(v, list) and len(v) == 2 and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+    if not ok or v[0] >= v[1]:
+        raise ConfigError(f"{where}: series {sid!r} range {v!r} must be [low, high] numbers with low < high")
+    return float(v[0]), float(v[1])
 
 
 def _validate(spec: SeriesSpec) -> None:
     import zoneinfo
 
+    from backtests.calendar import check_calendar
+
+    check_calendar(spec.calendar, spec.id)
     if spec.kind not in ("yield", "fx", "price"):
         raise ConfigError(f"series {spec.id!r}: kind {spec.kind!r} must be yield, fx or price")
     for z in {spec.tz, *(s.tz for s in spec.sources)}:
@@ -238,7 +261,8 @@ def register_series(spec: SeriesSpec | str | Path, *, replace: bool = False) -> 
     ----------
     spec : SeriesSpec, or path of a TOML file
         TOML: one table per series under ``[series.<id>]`` with ``kind``, ``unit``, ``tz``,
-        ``close`` ("HH:MM"), ``calendar``, optional ``description`` and ``[[series.<id>.sources]]``
+        ``close`` ("HH:MM"), ``calendar``, optional ``description``, optional ``range = [low,
+        high]`` (plausible levels checked on import) and ``[[series.<id>.sources]]``
         (``source``, ``code``, optional ``close``, ``tz``, ``scale``, ``publisher``).
     replace : bool
         Allow replacing an already registered, different spec with the same id.

@@ -45,6 +45,14 @@ class SourceRef:
     publisher: str = ""
 
 
+#: Default plausible level range per kind (spec units): yields in percent, FX and prices positive.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "yield": (-5.0, 40.0),
+    "fx": (0.0, float("inf")),
+    "price": (0.0, float("inf")),
+}
+
+
 @dataclass(frozen=True)
 class SeriesSpec:
     """What a market series is.
@@ -69,6 +77,9 @@ class SeriesSpec:
         (24/5, Monday to Friday) or ``"data"`` (observed dates only).
     sources : tuple of SourceRef
         Sources in order of preference.
+    valid_range : (float, float), optional
+        Plausible levels (inclusive, spec units) checked on import: a value outside is refused.
+        Default by kind (:data:`PLAUSIBLE`): yields -5..40 percent, FX and prices above 0.
     """
 
     id: str
@@ -79,6 +90,15 @@ class SeriesSpec:
     close: dt.time
     calendar: str
     sources: tuple[SourceRef, ...] = ()
+    valid_range: tuple[float, float] | None = None
+
+    def plausible(self) -> tuple[float, float]:
+        """(low, high) plausible levels: :attr:`valid_range`, else the default of the kind.
+
+        A zero or negative FX rate or price is never plausible (low bound exclusive for those
+        kinds is enforced as ``> 0`` by the importer).
+        """
+        return self.valid_range if self.valid_range is not None else PLAUSIBLE[self.kind]
 
     def source(self, name: str) -> SourceRef | None:
         """Return the :class:`SourceRef` for source ``name``, or None."""
@@ -95,6 +115,8 @@ class Provenance:
     ``origin`` is ``"snapshot"`` (bundled sample), ``"live"`` (fetched this run), ``"cache"``,
     or ``"user_file"``. ``stale`` is True when an offline run fell back to an old cache.
     ``snapshot_last`` is the bundled snapshot's last date (ISO) when ``origin == "snapshot"``.
+    ``notes``: what the run had to work around for this series (a corrupt cache file quarantined,
+    a cache that could not be updated); listed in the report's data-sources banner.
     """
 
     series: str
@@ -111,10 +133,12 @@ class Provenance:
     stale: bool = False
     attribution: str = ""
     snapshot_last: str | None = None
+    notes: list[str] = field(default_factory=list)  # e.g. a quarantined cache file (report banner)
 
     def to_dict(self) -> dict:
         """JSON-friendly dict (dates as ISO strings)."""
         d = dict(self.__dict__)
+        d["notes"] = list(self.notes)
         d["close"] = self.close.strftime("%H:%M")
         for k in ("start", "end"):
             d[k] = None if d[k] is None else pd.Timestamp(d[k]).date().isoformat()

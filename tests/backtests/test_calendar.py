@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from backtests.calendar import (
     SIFMA_SPECIAL_CLOSES,
     align_events,
+    early_closes,
     session_closes,
     sifma_holidays,
     trading_days,
@@ -24,7 +25,8 @@ from signals.errors import InputFormatError
 
 JGB = SeriesSpec("jgb_10y", "JGB 10y", "yield", "percent", "Asia/Tokyo", dt.time(15), "XTKS")
 UST = SeriesSpec("ust_10y", "UST 10y", "yield", "percent", "America/New_York", dt.time(15, 30), "SIFMA")
-FX = SeriesSpec("usdjpy", "USD/JPY", "fx", "JPY per USD", "America/New_York", dt.time(12), "FX")
+# the synthetic usdjpy below trades on SIFMA days, so its spec says so (real H.10 data: "FRB")
+FX = SeriesSpec("usdjpy", "USD/JPY", "fx", "JPY per USD", "America/New_York", dt.time(12), "SIFMA")
 
 
 def _market(start="2025-02-24", end="2025-05-16") -> Market:
@@ -208,7 +210,8 @@ def test_day0_is_first_close_at_or_after(minutes, strict):
     for sid in ("jgb_10y", "ust_10y", "usdjpy"):
         o = out[out.series == sid]
         close, tz = m.close_time(sid)
-        closes = session_closes(m.levels[sid].dropna().index, close, tz)
+        days = m.levels[sid].dropna().index
+        closes = session_closes(days, close, tz, early_closes(m.specs[sid].calendar, days[0], days[-1]))
         for t, d0 in zip(o.timestamp, o.day0):
             ok = closes[closes > t] if strict else closes[closes >= t]
             assert d0 == ok[0].tz_convert(tz).tz_localize(None).normalize()

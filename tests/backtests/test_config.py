@@ -97,3 +97,59 @@ def test_sentiment_bucket_uses_vader_cutoffs():
 
     got = sentiment_bucket(pd.Series([-0.5, -0.05, 0.0, 0.049, 0.05, float("nan")])).tolist()
     assert got == ["negative", "negative", "neutral", "neutral", "positive", "unknown"]
+
+
+# ---------------------------------------------------------------- i16: choices, ranges, new keys
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "match"),
+    [
+        ("study", "model", "bogus", r"\[study\]\.model = 'bogus' is not a valid choice; choose one of: raw, mean"),
+        ("study", "placebo_draws", -5, r"\[study\]\.placebo_draws = -5 is out of range; it must be >= 1"),
+        ("backtest", "holding", 0, r"\[backtest\]\.holding = 0 is out of range"),
+        ("study", "car_windows", [[0, True]], r"\[study\]\.car_windows\[0\]\[1\] must be an integer, got bool"),
+        ("study", "calendar", "weekly", r"\[study\]\.calendar.*choose one of: index, observed"),
+        ("market", "source", "bloomberg", r"\[market\]\.source.*choose one of: auto, sample"),
+        ("compute", "engine", "spark", r"\[compute\]\.engine.*pandas, dask"),
+        ("compute", "workers", 0, r"\[compute\]\.workers = 0 is out of range"),
+        ("articles", "format", "xml", r"\[articles\]\.format.*rss"),
+        ("events", "min_articles", 0, r"\[events\]\.min_articles"),
+    ],
+)
+def test_every_section_choice_and_range_named_with_the_file(tmp_path, section, key, value, match):
+    from backtests.config import validate
+
+    raw = {"market": {"series": ["ust_10y"]}}
+    raw.setdefault(section, {})[key] = value
+    with pytest.raises(ConfigError, match=r"my\.toml: " + match):
+        validate(raw, origin="my.toml")
+
+
+def test_all_errors_reported_at_once():
+    from backtests.config import validate
+
+    with pytest.raises(ConfigError) as e:
+        validate({"market": {"series": ["x"]}, "study": {"model": "bogus", "placebo_draws": -5}}, origin="c.toml")
+    msg = str(e.value)
+    assert "[study].model" in msg and "[study].placebo_draws" in msg and msg.count("c.toml") == 2
+
+
+def test_files_source_needs_its_file_and_new_keys_are_known():
+    from backtests.config import validate
+
+    with pytest.raises(ConfigError, match=r"\[market\]\.source = 'files' needs \[market\]\.files"):
+        validate({"market": {"series": ["x"], "source": "files"}}, origin="c.toml")
+    cfg = validate(
+        {
+            "market": {"series": ["x"], "source": "files", "files": "levels.csv", "date_format": "%d/%m/%Y"},
+            "articles": {"format": "rss", "tz": "Asia/Tokyo", "published_column": "ts", "epoch": "s",
+                         "encoding": "utf-8", "store": "store", "start": "2024-01-01", "end": "2024-12-31"},
+            "compute": {"engine": "dask", "scheduler": "threads", "workers": 2},
+        },
+        origin="c.toml",
+    )  # fmt: skip
+    assert cfg["compute"]["workers"] == 2 and cfg["articles"]["format"] == "feed"  # the reader's name
+    from signals.articles import FORMATS
+
+    assert set(config.CHOICES[("articles", "format")]) - {"rss", "atom"} == set(FORMATS)
