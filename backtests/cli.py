@@ -200,6 +200,11 @@ def _cmd_events(args: argparse.Namespace) -> int:
     arts = pd.concat(frames, ignore_index=True)
     book = signals.load_themes(args.themes) if args.themes else signals.default_themes()
     ev = signals.extract_events(signals.score_sentiment(signals.tag_themes(arts, themes=book)), gap=args.gap)
+    if getattr(args, "explain", None):  # issue #19: which rule matched which words, and why this stance
+        from signals.explain import explain_event
+
+        print(explain_event(args.explain, ev, arts, book))
+        return EXIT_OK
     out = ev.copy()
     if "article_ids" in out:
         out["article_ids"] = out["article_ids"].map(lambda v: ";".join(map(str, v)))
@@ -349,6 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     e.add_argument("--gap", default="6h", help="burst gap (default 6h)")
     e.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
+    e.add_argument("--explain", default=None, metavar="ID",
+                   help="explain one event (event_id) or article (article_id): matched rules, words, stance")
 
     def market_args(sp):
         sp.add_argument("--events", required=True, help="events CSV (date or timestamp, theme, ...)")

@@ -12,7 +12,9 @@ from signals.errors import (
     NewsbtError,
     NewsbtWarning,
 )
+from signals.evaluate import evaluate_themes
 from signals.events import EVENT_COLUMNS, events_from_table, extract_events
+from signals.explain import explain
 from signals.sentiment import FINANCE_LEXICON, FINANCE_PHRASES, score_sentiment
 from signals.themes import Theme, ThemeBook, default_themes, load_themes, tag_themes
 
@@ -31,7 +33,9 @@ __all__ = [
     "__version__",
     "dedupe_articles",
     "default_themes",
+    "evaluate_themes",
     "events_from_table",
+    "explain",
     "extract_events",
     "load_themes",
     "read_articles",

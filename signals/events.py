@@ -38,6 +38,8 @@ EVENT_COLUMNS = [
     "sentiment_sd",
     "headline",
     "article_ids",
+    "stance",
+    "stance_kind",
 ]
 
 
@@ -47,9 +49,12 @@ def _event_id(theme: str, ts: pd.Timestamp, ids: tuple[str, ...]) -> str:
 
 
 def _direction_columns(
-    book: ThemeBook, themes: pd.Series, sentiment: pd.Series | None
+    book: ThemeBook, themes: pd.Series, sentiment: pd.Series | None, stance: pd.Series | None = None
 ) -> dict[str, np.ndarray]:
-    """direction_<series> = book sign x (sign of sentiment where the theme says so); NaN = no view."""
+    """direction_<series> = book sign x event stance where the event has one (+1 escalation keeps
+    the book's sign, -1 de-escalation reverses it, 0 neutral/balanced = NaN: not traded); events
+    without a stance (tables tagged by books without rules' stance, hand-made events) keep the old
+    rule: book sign x (sign of sentiment where the theme says so). NaN = no view."""
     uniq = pd.unique(themes)
     flip = themes.map({t: book.sentiment_sign(t) for t in uniq}).to_numpy(dtype=bool)
     if sentiment is None:
@@ -57,12 +62,32 @@ def _direction_columns(
     else:
         sgn = np.sign(sentiment.to_numpy(dtype=float))
         sgn[sgn == 0] = np.nan  # no signed view without a sentiment sign
+    st = np.full(len(themes), np.nan) if stance is None else stance.to_numpy(dtype=float)
+    has_st = ~np.isnan(st)
+    st_sign = np.where(st == 0, np.nan, np.sign(st))
     out = {}
     for s in book.series:
         base = np.array(themes.map({t: book.direction(t, s) for t in uniq}), dtype=float)
         base[base == 0] = np.nan
-        out[f"direction_{s}"] = np.where(flip, base * sgn, base)
+        old = np.where(flip, base * sgn, base)
+        out[f"direction_{s}"] = np.where(has_st, base * st_sign, old)
     return out
+
+
+def _burst_stance(ex: pd.DataFrame, g) -> tuple[pd.Series, pd.Series]:
+    """Per burst: stance = sign of the summed article stances (NaN when no article has one) and
+    its kind: escalation / de-escalation / neutral (all 0) / mixed (both signs present)."""
+    pos = (ex["stance"] > 0).groupby(ex["burst"]).sum()
+    negs = (ex["stance"] < 0).groupby(ex["burst"]).sum()
+    n = ex["stance"].notna().groupby(ex["burst"]).sum()
+    total = g["stance"].sum(min_count=1)
+    stance = np.sign(total).where(n > 0)
+    kind = pd.Series("", index=stance.index, dtype=object)
+    kind[stance > 0] = "escalation"
+    kind[stance < 0] = "de-escalation"
+    kind[(stance == 0) & (n > 0)] = "neutral"
+    kind[(pos > 0) & (negs > 0)] = "mixed"
+    return stance, kind
 
 
 def extract_events(
@@ -98,9 +123,13 @@ def extract_events(
         article), ``end`` (UTC, last article), ``n_articles``, ``sentiment`` (mean compound, -1..1),
         ``sentiment_sd`` (population standard deviation of compound; 0 for one article),
         ``headline`` (title of the article with the highest theme score; ties: earliest, then
-        smallest id), ``article_ids`` (tuple, time order) and ``direction_<series>`` per series of the
-        book (+1/-1; NaN where the theme has no view, or the theme is sentiment-signed and the
-        mean sentiment is exactly 0).
+        smallest id), ``article_ids`` (tuple, time order), ``stance`` (sign of the summed article
+        stances ``<theme>_stance``: +1 escalation, -1 de-escalation, 0 neutral or balanced; NaN when
+        the tagged table has no stance), ``stance_kind`` ("escalation", "de-escalation", "neutral",
+        "mixed" when both signs occur, "" without stance) and ``direction_<series>`` per series of
+        the book: book sign x stance (NaN for stance 0: neutral and balanced events are not
+        traded); without a stance, book sign x sentiment sign for sentiment-signed themes. NaN
+        also where the theme has no view.
 
     Notes
     -----
@@ -137,14 +166,18 @@ def extract_events(
         ex = ex[ex["theme"].isin(list(only))]
     if len(ex):
         sc = np.zeros(len(ex))
+        stn = np.full(len(ex), np.nan)
         for t in pd.unique(ex["theme"]):
-            col = f"{t}_score"
-            if col in tagged.columns:
-                m = (ex["theme"] == t).to_numpy()
-                sc[m] = tagged.loc[ex.index[m], col].to_numpy(dtype=float)
+            m = (ex["theme"] == t).to_numpy()
+            if f"{t}_score" in tagged.columns:
+                sc[m] = tagged.loc[ex.index[m], f"{t}_score"].to_numpy(dtype=float)
+            if f"{t}_stance" in tagged.columns:
+                stn[m] = tagged.loc[ex.index[m], f"{t}_stance"].to_numpy(dtype=float)
         ex["score"] = sc
+        ex["stance"] = stn
     else:
         ex["score"] = pd.Series(dtype=float)
+        ex["stance"] = pd.Series(dtype=float)
     ex["published"] = ex["published"].dt.tz_convert("UTC")
     ex = ex.sort_values(["theme", "published", "article_id"], kind="mergesort").reset_index(drop=True)
 
@@ -164,6 +197,7 @@ def extract_events(
         sentiment=("compound", "mean"),
     )
     agg["sentiment_sd"] = g["compound"].std(ddof=0)
+    agg["stance"], agg["stance_kind"] = _burst_stance(ex, g)
     ids = g["article_id"].agg(tuple)
     # representative headline: highest theme score, then earliest, then smallest id
     rep = ex.sort_values(
@@ -186,7 +220,8 @@ def extract_events(
     ev["n_articles"] = ev["n_articles"].astype("int64")
     ev["timestamp"] = ev["timestamp"].astype("datetime64[ns, UTC]")
     ev["end"] = ev["end"].astype("datetime64[ns, UTC]")
-    dirs = _direction_columns(book, ev["theme"], ev["sentiment"])
+    ev["stance"] = ev["stance"].astype(float)
+    dirs = _direction_columns(book, ev["theme"], ev["sentiment"], ev["stance"])
     for k, v in dirs.items():
         ev[k] = v
     ev = ev[EVENT_COLUMNS + list(dirs)]

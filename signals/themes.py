@@ -11,6 +11,11 @@ are compiled into ONE regular expression (an overlapping look-ahead scan, longes
 first). Each distinct matched span is then resolved once (cached) to the set of patterns it
 contains, and theme scores, requirements and exclusions are computed for all articles at once
 with sparse matrix products. No Python loop per phrase; one ``findall`` per text.
+
+Clause rules (:mod:`signals._clauses`: a subject and a movement in one clause within a bounded
+token distance, with exclusions and a stance reversed by negation cues) put their subjects into the
+same scan; each rule's proximity regex then runs only on the rows holding its subject, and the
+stance-only rules only on rows where their theme was tagged.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from signals._clauses import Negation, Rule, find_rule, parse_negation, parse_rule, rule_regex
 from signals._paths import data_path
 from signals.errors import ConfigError, InputFormatError
 
@@ -86,6 +92,11 @@ class Theme:
         Series id -> +1 / -1 expected sign of the move; missing = no view.
     sentiment_sign : bool
         Multiply the direction by the sign of the event's mean sentiment.
+    rules : tuple of Rule
+        Clause rules (subject + movement within one clause, with stance; see
+        :mod:`signals._clauses`); a matched rule adds its weight to the score.
+    default_stance : int
+        Stance (+1 / 0 / -1) when no matched rule or phrase gives one.
     """
 
     name: str
@@ -96,6 +107,8 @@ class Theme:
     exclude: tuple[tuple[str, tuple[str, ...]], ...] = ()
     direction: Mapping[str, int] = field(default_factory=dict)
     sentiment_sign: bool = False
+    rules: tuple[Rule, ...] = ()
+    default_stance: int = 1
 
 
 def _split_top(pattern: str) -> list[str]:
@@ -147,32 +160,51 @@ def _leading_group_end(a: str) -> int:
 
 
 def _expand_leading(a: str, depth: int = 0) -> list[str]:
-    """Distribute a leading non-quantified group: ``(?:x|y) z`` -> ``x z``, ``y z``."""
+    """Distribute a leading group: ``(?:x|y) z`` -> ``x z``, ``y z``; an optional one
+    ``(?:x)? z`` -> ``z``, ``x z``; a starred one ``(?:x)* z`` -> ``z``, ``x (?:x)* z`` (same
+    language, but every alternative now starts with a literal the scanner can bucket on)."""
     j = _leading_group_end(a)
-    if j < 0 or depth > 3 or (j + 1 < len(a) and a[j + 1] in "?*+{"):
+    if j < 0 or depth > 3:
         return [a]
+    q = a[j + 1] if j + 1 < len(a) else ""
+    if (q and q in "+{") or (q and q in "?*" and j + 2 < len(a) and a[j + 2] in "?+"):
+        return [a]
+    inner = _split_top(a[3:j]) or [""]
+    if q == "?":
+        heads, tail = [*inner, ""], a[j + 2 :]
+    elif q == "*":
+        heads, tail = [*(x + a[: j + 2] for x in inner), ""], a[j + 2 :]
+    else:
+        heads, tail = inner, a[j + 1 :]
     out = []
-    for inner in _split_top(a[3:j]) or [""]:
-        out.extend(_expand_leading(inner + a[j + 1 :], depth + 1))
+    for h in heads:
+        out.extend(_expand_leading(h + tail, depth + 1))
     return out
 
 
-def _trie_alternation(alts: list[str]) -> str:
-    """One alternation factored on the first literal character (so the regex engine tries only
-    the alternatives that can start at the current character); longest alternatives first."""
+def _factor(exps: list[str], depth: int) -> str:
+    """Alternation of ``exps`` factored on leading literal characters, recursively (a trie):
+    the regex engine then tries only the alternatives that can start with the next characters.
+    Literal continuations are tried before non-literal ones and the end of a pattern last, so the
+    longer of two patterns sharing a prefix wins ("jgb purchases" over "jgbs?")."""
     buckets: dict[str, list[str]] = {}
     rest: list[str] = []
-    for a in alts:
-        for e in _expand_leading(a):
-            if e and e[0].isalnum() and not (len(e) > 1 and e[1] in "?*+{"):
-                buckets.setdefault(e[0], []).append(e)
-            else:
-                rest.append(e)
-    parts = [f"(?:{e})" for e in sorted(set(rest), key=lambda x: (-len(x), x))]
-    for c in sorted(buckets):
-        tails = sorted(set(buckets[c]), key=lambda x: (-len(x), x))
-        parts.append(re.escape(c) + "(?:" + "|".join(f"(?:{t[1:]})" for t in tails) + ")")
+    for e in exps:
+        if depth < 6 and e and (e[0].isalnum() or e[0] == " ") and not (len(e) > 1 and e[1] in "?*+{"):
+            buckets.setdefault(e[0], []).append(e[1:])
+        else:
+            rest.append(e)
+    parts = [re.escape(c) + "(?:" + _factor(buckets[c], depth + 1) + ")" for c in sorted(buckets)]
+    parts += [f"(?:{e})" for e in sorted(set(rest), key=lambda x: (-len(x), x)) if e]
+    if "" in rest:
+        parts.append("")
     return "|".join(parts)
+
+
+def _trie_alternation(alts: list[str]) -> str:
+    """One alternation of all alternatives (top-level ``|`` split, leading groups distributed),
+    factored as a trie."""
+    return _factor([e for p in alts for a in _split_top(p) for e in _expand_leading(a)], 0)
 
 
 def _wrap(p: str) -> str:
@@ -248,6 +280,11 @@ class ThemeBook:
         Characters of ``body`` used (the lede); 0 = the whole body.
     name, source : str
         For messages and provenance.
+    negation : Negation, optional
+        Negation cues for rule stances (default :class:`signals._clauses.Negation`).
+    neutral_headline : str, optional
+        Regex on the lower-case headline; where it matches, every tagged theme gets stance 0
+        (e.g. ``^analysis\b``: analysis pieces report no escalation or de-escalation).
     """
 
     def __init__(
@@ -259,6 +296,8 @@ class ThemeBook:
         body_chars: int = 300,
         name: str = "custom",
         source: str = "<memory>",
+        negation: Negation | None = None,
+        neutral_headline: str = "",
     ) -> None:
         if not themes:
             raise ConfigError(f"theme book {source}: no themes defined ([themes.<name>] tables)")
@@ -285,6 +324,15 @@ class ThemeBook:
         self.body_chars = int(body_chars)
         self.name = name
         self.source = source
+        self.negation = negation or Negation()
+        try:
+            self.neutral_headline = re.compile(neutral_headline) if neutral_headline else None
+        except re.error as exc:
+            raise ConfigError(f"theme book {source}: bad regex in [book].neutral_headline ({exc})") from exc
+        ids = [r.id for t in themes for r in t.rules]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ConfigError(f"theme book {source}: rule id(s) {dup} used twice; rule ids must be unique")
         self._compiled: tuple | None = None
 
     # -- introspection ---------------------------------------------------------------------
@@ -357,6 +405,16 @@ class ThemeBook:
                 exc_entries.append((pid(p, f"{t.name}.exclude"), e))
                 for u in unless:
                     unl_entries.append((pid(u, f"{t.name}.exclude.unless"), e))
+        rules = []
+        for j, t in enumerate(self.themes.values()):
+            for r in t.rules:
+                where = f"{t.name}.rules[{r.id}]"
+                try:
+                    rx = rule_regex(r, _trie_alternation)
+                    un = re.compile(rf"(?<![\w-])(?:{r.unless})(?![\w-])") if r.unless else None
+                except re.error as exc:
+                    raise ConfigError(f"theme book {self.source}: bad regex in {where} ({exc})") from exc
+                rules.append((r, j, pid(r.subject, where), -1, rx, un))
         n = len(pats)
 
         def mat(entries, ncols, weighted=False):
@@ -375,10 +433,12 @@ class ThemeBook:
         owner = np.zeros((ne, k))
         owner[np.arange(ne), np.asarray(exc_owner, dtype=int)] = 1.0
         matcher = _Matcher(list(pats))
-        self._compiled = (matcher, W, R, n_req, E, U, owner)
+        self._compiled = (matcher, W, R, n_req, E, U, owner, rules)
         return self._compiled
 
-    def _texts(self, articles: pd.DataFrame) -> list[str]:
+    def _texts(self, articles: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+        """Lower-case match texts (fields joined by `` | ``, a clause break) and the length of
+        the first field (the title) per row, so that stance can prefer the headline."""
         parts = []
         for f in self.fields:
             if f not in articles.columns:
@@ -395,14 +455,76 @@ class ThemeBook:
         text = parts[0]
         for p in parts[1:]:
             text = text + " | " + p
-        return text.str.lower().tolist()
+        return text.str.lower().tolist(), parts[0].str.len().to_numpy(dtype=np.int64)
+
+    def _rule_hits(
+        self, texts: list[str], M: sparse.csr_matrix, title_len: np.ndarray, on: np.ndarray | None = None
+    ) -> list[tuple]:
+        """Clause-rule matches ``(row, theme index, rule, start, end, stance, cue)``.
+
+        A rule is tried only on rows whose text holds its subject (a column of the one-scan
+        incidence matrix), so the per-row regex work is limited to those candidates. Without
+        ``on`` the scoring rules (weight > 0) run; with ``on`` (rows x themes, bool) the stance-only
+        rules (weight 0) run on the rows where their theme was tagged."""
+        rules = self._compile()[7]
+        C = M.tocsc()
+        neg = self.negation.compiled()
+        win = self.negation.window
+        hits = []
+        for rule, j, sp, _mp, rx, un in rules:
+            if (on is None) != (rule.weight > 0):
+                continue
+            cand = C.indices[C.indptr[sp] : C.indptr[sp + 1]]
+            if on is not None:
+                cand = cand[on[cand, j]]
+            for i in cand.tolist():
+                h = find_rule(texts[i], rule, rx, un, neg, win, int(title_len[i]))
+                if h is not None:
+                    hits.append((i, j, rule, *h))
+        return hits
+
+    def _stances(self, hits: list[tuple], on: np.ndarray, texts: list[str], title_len: np.ndarray) -> np.ndarray:
+        """Stance per row and theme from the matched rules of the headline, else of the whole text:
+        the sign of the strength-weighted sum of their stances (0 when they cancel or when only
+        neutral rules matched); the theme's ``default_stance`` when no rule matched; 0 where the
+        headline matches the book's ``neutral_headline``; NaN = no theme."""
+        out = np.full(on.shape, np.nan)
+        default = np.array([t.default_stance for t in self.themes.values()], dtype=float)
+        r, c = np.nonzero(on)
+        out[r, c] = default[c]
+        acc: dict[tuple[int, int], list[float]] = {}
+        for i, j, rule, a, _b, st, _cue in hits:
+            if on[i, j]:
+                v = acc.setdefault((i, j), [0.0, 0, 0.0, 0])  # title sum, title n, all sum, all n
+                v[2] += st * rule.strength
+                v[3] += 1
+                if a < title_len[i]:
+                    v[0] += st * rule.strength
+                    v[1] += 1
+        for (i, j), (ts, tn, alls, _n) in acc.items():
+            out[i, j] = np.sign(ts) if tn else np.sign(alls)
+        if self.neutral_headline is not None and len(r):
+            hit = np.fromiter(
+                (self.neutral_headline.search(texts[i], 0, title_len[i]) is not None for i in r.tolist()),
+                dtype=bool,
+                count=len(r),
+            )
+            out[r[hit], c[hit]] = 0.0
+        return out
 
     def tag(self, articles: pd.DataFrame) -> pd.DataFrame:
         """See :func:`tag_themes`."""
-        matcher, W, R, n_req, E, U, owner = self._compile()
-        texts = self._texts(articles)
+        matcher, W, R, n_req, E, U, owner, _rules = self._compile()
+        texts, title_len = self._texts(articles)
         M, spans = matcher.incidence(texts)
         score = (M @ W).toarray()
+        hits = self._rule_hits(texts, M, title_len)
+        fired_rules: dict[int, dict[int, list]] = {}
+        for i, j, rule, a, b, *_ in hits:
+            per = fired_rules.setdefault(i, {}).setdefault(j, [])
+            if all(r.id != rule.id for r, *_ in per):
+                per.append((rule, a, b))
+                score[i, j] += rule.weight
         req_ok = (M @ R).toarray() >= n_req
         if E.shape[1]:
             fired = (M @ E).toarray() > 0
@@ -412,10 +534,16 @@ class ThemeBook:
             veto = np.zeros_like(req_ok)
         thr = np.array([t.threshold for t in self.themes.values()])
         on = (score >= thr - 1e-12) & req_ok & ~veto
+        stance_hits = self._rule_hits(texts, M, title_len, on)
+        for i, j, rule, a, b, *_ in stance_hits:
+            fired_rules.setdefault(i, {}).setdefault(j, []).append((rule, a, b))
+        hits += stance_hits
+        stance = self._stances(hits, on, texts, title_len)
         out = articles.copy()
         names = np.array(self.names, dtype=object)
         for j, name in enumerate(self.names):
             out[f"{name}_score"] = np.where(on[:, j], score[:, j], 0.0)
+            out[f"{name}_stance"] = stance[:, j]
         # one tuple per distinct combination of themes (bit masks), not per row
         k = on.shape[1]
         mask = (
@@ -427,9 +555,15 @@ class ThemeBook:
         out["themes"] = [combos[m] for m in mask.tolist()]
         tagged_rows = np.flatnonzero(mask)
         matches: list[tuple[str, ...]] = [()] * len(texts)
+        rule_ids: list[tuple[str, ...]] = [()] * len(texts)
         for i in tagged_rows.tolist():
-            matches[i] = tuple(sorted(set(spans[i])))
+            fr = fired_rules.get(i, {})
+            ids = [r.id for j, lst in fr.items() if on[i, j] for r, _a, _b in lst]
+            extra = [texts[i][a:b] for j, lst in fr.items() if on[i, j] for _r, a, b in lst]
+            matches[i] = tuple(sorted(set(spans[i]) | set(extra)))
+            rule_ids[i] = tuple(sorted(ids))
         out["theme_matches"] = matches
+        out["theme_rules"] = rule_ids
         return out
 
 
@@ -446,7 +580,10 @@ def _as_list(v: Any, where: str) -> list:
 
 def _parse_theme(name: str, d: dict, source: str) -> Theme:
     where = f"theme book {source}: [themes.{name}]"
-    known = {"description", "threshold", "phrases", "require", "exclude", "direction", "sentiment_sign"}
+    known = {
+        "description", "threshold", "phrases", "require", "exclude", "direction", "sentiment_sign", "rules",
+        "default_stance",
+    }
     extra = set(d) - known
     if extra:
         raise ConfigError(f"{where}: unknown key(s) {sorted(extra)}; known keys are {sorted(known)}")
@@ -481,8 +618,12 @@ def _parse_theme(name: str, d: dict, source: str) -> Theme:
     thr = d.get("threshold", 1.0)
     if not isinstance(thr, (int, float)) or thr <= 0:
         raise ConfigError(f"{where}.threshold must be a positive number, got {thr!r}")
-    if not phrases:
-        raise ConfigError(f"{where}: no phrases; add phrases = [{{pattern='...', weight=1.0}}]")
+    rules = tuple(parse_rule(name, r, f"{where}.rules") for r in _as_list(d.get("rules"), f"{where}.rules"))
+    if not phrases and not rules:
+        raise ConfigError(f"{where}: no phrases and no rules; add phrases = [{{pattern='...', weight=1.0}}]")
+    ds = d.get("default_stance", 1)
+    if ds not in (-1, 0, 1):
+        raise ConfigError(f"{where}.default_stance must be -1, 0 or 1, got {ds!r}")
     return Theme(
         name=name,
         description=str(d.get("description", "")).strip(),
@@ -492,6 +633,8 @@ def _parse_theme(name: str, d: dict, source: str) -> Theme:
         exclude=tuple(exclude),
         direction={str(k): int(v) for k, v in direction.items()},
         sentiment_sign=bool(d.get("sentiment_sign", False)),
+        rules=rules,
+        default_stance=int(ds),
     )
 
 
@@ -534,6 +677,8 @@ def load_themes(path: str | Path) -> ThemeBook:
         body_chars=int(book.get("body_chars", 300)),
         name=str(book.get("name", p.stem)),
         source=str(p),
+        negation=parse_negation(book.get("negation"), f"theme book {p}"),
+        neutral_headline=str(book.get("neutral_headline", "")),
     )
     tb._compile()  # validate regexes now, not at first use
     return tb
@@ -573,9 +718,12 @@ def tag_themes(articles: pd.DataFrame, themes: ThemeBook | str | Path | None = N
     Returns
     -------
     pandas.DataFrame
-        A copy with ``<theme>_score`` (float, sum of matched phrase weights, 0 = theme absent) per
-        theme, ``themes`` (tuple of theme names, book order) and ``theme_matches`` (tuple of the
-        matched text spans, for audit; empty when no theme was assigned).
+        A copy with ``<theme>_score`` (float, sum of matched phrase and rule weights, 0 = theme
+        absent) and ``<theme>_stance`` (+1 escalation, 0 neutral/mixed, -1 de-escalation; NaN =
+        theme absent) per theme, ``themes`` (tuple of theme names, book order),
+        ``theme_matches`` (tuple of the matched text spans, for audit) and ``theme_rules`` (tuple of
+        the ids of the clause rules that matched for the assigned themes); both empty when no theme
+        was assigned. :func:`signals.explain` shows the details for one article.
 
     Notes
     -----

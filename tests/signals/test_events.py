@@ -45,9 +45,11 @@ def test_bursts_statistics_and_directions():
     assert t["sentiment"].iloc[0] == pytest.approx(np.mean([-0.4, -0.6]))
     assert t["sentiment_sd"].iloc[0] == pytest.approx(np.std([-0.4, -0.6]))
     assert t["headline"].iloc[0] == "Japan calls tariffs regrettable"  # highest theme score
-    # tariffs: sentiment-signed (negative -> spx down, usdjpy down); positive second burst flips
-    assert t["direction_spx"].tolist() == [-1.0, 1.0]
-    assert t["direction_usdjpy"].tolist() == [-1.0, 1.0]
+    # tariffs: directions are those of an escalation; without stance columns in the tagged table
+    # the book sign is used as is (the theme is no longer sentiment-signed: stance decides)
+    assert t["direction_spx"].tolist() == [-1.0, -1.0]
+    assert t["direction_usdjpy"].tolist() == [-1.0, -1.0]
+    assert t["stance"].isna().all() and (t["stance_kind"] == "").all()
     assert np.isnan(t["direction_jgb_2y"]).all()  # no view
     y = ev[ev["theme"] == "yen_intervention"]
     assert (y["direction_usdjpy"] == -1).all() and y[
@@ -127,7 +129,8 @@ def test_events_from_table():
     ]
     assert ev["event_id"].is_unique and ev["note"].tolist() == ["a", "b", "c"]
     assert ev["direction_usdjpy"].iloc[0] == -1
-    assert np.isnan(ev["direction_spx"].iloc[1])  # sentiment-signed theme without a sentiment column
+    # tariffs: stance-based theme, a hand-made event has no stance: the book's escalation view
+    assert ev["direction_spx"].iloc[1] == -1
     assert ev[[f"direction_{s}" for s in SERIES]].iloc[2].isna().all()  # theme unknown to the book
     dates = signals.events_from_table(
         pd.DataFrame({"theme": ["x"], "date": ["2024-04-29"], "direction": [-1]})
@@ -182,7 +185,11 @@ def test_sample_corpus_events_match_reference(sample_events, shared_data):
     assert "2025-04-09" in local_dates(ev, "tariffs", "America/New_York")
     sell = local_dates(ev, "treasury_selloff", "America/New_York")
     assert {"2025-04-07", "2025-04-08", "2025-04-09", "2025-04-10", "2025-04-11"} <= sell
-    assert (ev.loc[ev["theme"] == "treasury_selloff", "direction_ust_10y"] == 1).all()
+    ts = ev[ev["theme"] == "treasury_selloff"]
+    denial = ts["headline"].str.contains("not considering selling Treasuries")
+    assert denial.sum() == 1  # Kato, 4 May 2025: a reassurance, not a sell-off threat (issue #19)
+    assert (ts.loc[~denial, "direction_ust_10y"] == 1).all()
+    assert (ts.loc[denial, "direction_ust_10y"] == -1).all() and (ts.loc[denial, "stance"] == -1).all()
 
 
 def test_sample_corpus_japan_treasury_holdings_2_may_2025(sample_events):
@@ -192,7 +199,11 @@ def test_sample_corpus_japan_treasury_holdings_2_may_2025(sample_events):
     assert first["timestamp"].tz_convert("Asia/Tokyo").date().isoformat() == "2025-05-02"  # Friday, Tokyo
     assert first["timestamp"].tz_convert("Asia/Tokyo").hour < 15  # before the JGB close
     assert first["n_articles"] >= 2
-    assert first["headline"] == "Japan signals US Treasury holdings could be a card in tariff talks"
+    # the representative headline is the burst's highest-scoring article (title and lede are matched)
+    assert first["headline"] in {
+        "Japan signals US Treasury holdings could be a card in tariff talks",
+        "Japan's remark on selling U.S. Treasuries puts bond holdings in focus",
+    }
     assert first["direction_ust_10y"] == 1 and first["direction_usdjpy"] == -1
 
 
@@ -230,3 +241,21 @@ def test_sample_corpus_geneva_truce_and_trade_deal_are_risk_on(sample_events):
     assert (
         deal["headline"].iloc[0].startswith("Trump announces trade deal") or deal["n_articles"].iloc[0] >= 2
     )
+
+
+def test_direction_is_book_sign_times_stance():
+    """Escalation keeps the book's sign, de-escalation reverses it, neutral and balanced bursts
+    are marked and not traded (NaN directions)."""
+    df = frame(ROWS)
+    df["tariffs_stance"] = [1.0, -1.0, -1.0, np.nan, np.nan, np.nan]  # burst 1 balanced, burst 2 pause
+    df["yen_intervention_stance"] = [np.nan, np.nan, 0.0, -1.0, np.nan, np.nan]
+    ev = signals.extract_events(df, gap="6h")
+    t = ev[ev["theme"] == "tariffs"].reset_index(drop=True)
+    assert t["stance"].tolist() == [0.0, -1.0]
+    assert t["stance_kind"].tolist() == ["mixed", "de-escalation"]
+    assert np.isnan(t["direction_spx"].iloc[0])  # balanced: not traded
+    assert t["direction_spx"].iloc[1] == 1.0 and t["direction_ust_10y"].iloc[1] == 1.0  # pause: risk-on
+    y = ev[ev["theme"] == "yen_intervention"].sort_values("timestamp").reset_index(drop=True)
+    assert y["stance_kind"].tolist() == ["de-escalation", "neutral"]
+    assert y["direction_usdjpy"].iloc[0] == 1.0  # a denial: the book's -1 reversed
+    assert np.isnan(y["direction_usdjpy"].iloc[1])  # neutral: not traded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 import signals
 from signals import themes as th
+from signals._clauses import find_rule, rule_regex
 from signals.errors import ConfigError, InputNotFoundError
 
 SERIES = [
@@ -34,15 +36,21 @@ def tags(*titles: str) -> list[tuple[str, ...]]:
 
 
 def naive_tags(book: th.ThemeBook, title: str) -> tuple[str, ...]:
-    """Independent evaluation: one re.search per pattern, literal reading of the book's rules."""
+    """Independent evaluation: one re.search per pattern and every clause rule run on the whole
+    text (no candidate filtering by the one-scan matcher), literal reading of the book's rules."""
     t = title.lower().translate(th._TRANSLATE)
 
     def found(p: str) -> bool:
         return re.search(rf"(?<!\w)(?:{p})(?!\w)", t) is not None
 
+    neg = book.negation.compiled()
     out = []
     for theme in book:
         score = sum(w for p, w in theme.phrases if found(p))
+        for r in theme.rules:
+            un = re.compile(rf"(?<![\w-])(?:{r.unless})(?![\w-])") if r.unless else None
+            if r.weight and find_rule(t, r, rule_regex(r), un, neg, book.negation.window, len(t)):
+                score += r.weight
         if (
             score >= theme.threshold
             and all(found(p) for p in theme.require)
@@ -67,12 +75,14 @@ def test_default_book_names_series_and_directions():
     assert book.direction("treasury_selloff", "ust_10y") == 1
     assert book.direction("japan_treasury_holdings", "ust_10y") == 1
     assert book.direction("japan_treasury_holdings", "usdjpy") == -1
-    assert book.direction("tariffs", "spx") == 1 and book.sentiment_sign("tariffs")
+    # tariffs: directions of an escalation (risk-off); stance (not sentiment) signs events
+    assert book.direction("tariffs", "spx") == -1 and not book.sentiment_sign("tariffs")
+    assert book.direction("tariffs", "usdjpy") == -1 and book.direction("tariffs", "ust_10y") == -1
     assert not book.sentiment_sign("yen_intervention")
     assert book.direction("boj_policy", "jgb_10y") == 0  # no view
     assert book.direction("no_such_theme", "usdjpy") == 0
     for t in book:
-        assert t.description and t.phrases
+        assert t.description and (t.phrases or t.rules)
         assert set(t.direction) <= set(SERIES) and set(t.direction.values()) <= {-1, 1}
 
 
@@ -238,8 +248,10 @@ def test_scores_and_audit_columns():
     )
     assert out["x"].tolist() == [1, 2]
     assert out["yen_intervention_score"].tolist()[0] == 0.0
-    # intervenes (1.0) + buy yen (1.5) + yen (0.5) + japan? (not a phrase of this theme)
-    assert out["yen_intervention_score"].tolist()[1] == pytest.approx(3.0)
+    # rules "intervene" (intervenes ... yen, 1.0) + "yen_trade" (to buy yen, 1.0)
+    assert out["yen_intervention_score"].tolist()[1] == pytest.approx(2.0)
+    assert out["theme_rules"].tolist()[1] == ("yen_intervention.intervene", "yen_intervention.yen_trade")
+    assert out["yen_intervention_stance"].tolist()[1] == 1.0 and np.isnan(out["yen_intervention_stance"][0])
     assert out["theme_matches"].tolist()[0] == ()
 
 
