@@ -33,7 +33,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "articles": {
         "paths": (_LIST, [], "article files, folders, globs or feed URLs"),
         "tz": (_STR, None, "time zone of naive timestamps in the files (IANA name)"),
-        "format": (_STR, None, "force a reader format (jsonl, csv, parquet, rss, gdelt)"),
+        "format": (_STR, None, "force a reader format (jsonl, json, csv, parquet, feed/rss, gdelt)"),
+        "published_column": (_STR, None, "column holding the timestamp (default: published/date/...)"),
+        "title_column": (_STR, None, "column holding the headline (default: title/headline)"),
+        "epoch": (_STR, None, "the timestamp column holds epoch 's' or 'ms' (numbers are never guessed)"),
+        "encoding": (_STR, None, "text encoding of the files, e.g. 'cp932' (default: detected)"),
+        "published_range": (_LIST, None, "plausible [start, end] dates (default 1900-01-01 .. now + 1 day)"),
     },
     "themes": {
         "book": (_STR, "default", "'default' or a path to a TOML theme book"),
