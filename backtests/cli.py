@@ -149,6 +149,10 @@ def _run_config(cfg: dict, *, out: str | None, as_of: str | None, quiet: bool) -
             )
         finally:
             bar.close()
+    if res.articles is not None:  # one line even with -q: quiet silences progress, never data loss
+        from backtests._articles_cli import report_rejects
+
+        report_rejects(res.articles, res.rejects, out_dir)
     log.info("done in %.1f s", time.time() - t0)
     return out_dir
 
@@ -184,20 +188,12 @@ def _events_from_args(args: argparse.Namespace):
 
 
 def _cmd_events(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     import signals
+    from backtests._articles_cli import read_kwargs, report_rejects
 
-    frames = []
-    for src in args.articles:
-        if "://" not in src:
-            _require_file(src, "articles")
-        res = signals.read_articles(src, format=args.format, tz=args.tz, errors="collect")
-        arts, rej = res if isinstance(res, tuple) else (res, None)
-        if rej is not None and len(rej):
-            log.warning("%s: %d rows rejected (first: %s)", src, len(rej), rej.iloc[0].to_dict())
-        frames.append(arts)
-    arts = pd.concat(frames, ignore_index=True)
+    # one read over every path, folder and glob (quoted or not): one dedup, one ledger
+    arts, rej = signals.read_articles(list(args.articles), errors="collect", **read_kwargs(args))
+    report_rejects(arts, rej, args.output)
     book = signals.load_themes(args.themes) if args.themes else signals.default_themes()
     ev = signals.extract_events(signals.score_sentiment(signals.tag_themes(arts, themes=book)), gap=args.gap)
     if getattr(args, "explain", None):  # issue #19: which rule matched which words, and why this stance
@@ -344,14 +340,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--as-of", type=_date, default=None, help="as-of date YYYY-MM-DD (fills {date})")
     r.add_argument("--out", default=None, help="override [report].out")
 
+    from backtests._articles_cli import add_article_args
+
     e = cmd("events", "articles -> theme events table (CSV)", _cmd_events)
     e.add_argument("articles", nargs="+", help="article files, folders, globs or feed URLs")
     e.add_argument("--themes", default=None, help="theme book TOML (default: the shipped book)")
-    e.add_argument("--tz", default=None, help="time zone of naive timestamps in the files")
-    e.add_argument(
-        "--format", default=None, choices=["jsonl", "csv", "parquet", "feed", "gdelt"],
-        help="force the reader format (feed = RSS/Atom); default: from the name and content",
-    )  # fmt: skip
+    add_article_args(e)
     e.add_argument("--gap", default="6h", help="burst gap (default 6h)")
     e.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
     e.add_argument("--explain", default=None, metavar="ID",

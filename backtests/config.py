@@ -38,10 +38,12 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "articles": {
         "paths": (_LIST, [], "article files, folders, globs or feed URLs"),
         "tz": (_STR, None, "time zone of naive timestamps in the files (IANA name)"),
-        "format": (_STR, None, "force a reader format (jsonl, csv, parquet, rss/atom = feed, gdelt)"),
-        "published_column": (_STR, None, "column holding the publication time"),
-        "epoch": (_STR, None, "unit of numeric epoch timestamps (s, ms, us, ns)"),
-        "encoding": (_STR, None, "text encoding of the files (e.g. utf-8, cp932)"),
+        "format": (_STR, None, "force a reader format (jsonl, json, csv, parquet, feed/rss, gdelt)"),
+        "published_column": (_STR, None, "column holding the timestamp (default: published/date/...)"),
+        "title_column": (_STR, None, "column holding the headline (default: title/headline)"),
+        "epoch": (_STR, None, "the timestamp column holds epoch 's' or 'ms' (numbers are never guessed)"),
+        "encoding": (_STR, None, "text encoding of the files, e.g. 'cp932' (default: detected)"),
+        "published_range": (_LIST, None, "plausible [start, end] dates (default 1900-01-01 .. now + 1 day)"),
         "store": (_STR, None, "article store folder (newsbt ingest) instead of files"),
         "start": (_DATE, None, "first publication date used"),
         "end": (_DATE, None, "last publication date used"),
@@ -129,8 +131,8 @@ REQUIRED = {("market", "series")}
 
 #: [section].key -> valid choices (checked before any work)
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("articles", "format"): ("jsonl", "csv", "parquet", "feed", "rss", "atom", "gdelt"),
-    ("articles", "epoch"): ("s", "ms", "us", "ns"),
+    ("articles", "format"): ("jsonl", "json", "csv", "parquet", "feed", "rss", "atom", "gdelt"),
+    ("articles", "epoch"): ("s", "ms"),
     ("compute", "engine"): ("pandas", "dask"),
     ("compute", "scheduler"): ("threads", "processes", "synchronous"),
     ("market", "source"): ("auto", "sample", "cache", "yfinance", "fred", "mof", "files"),

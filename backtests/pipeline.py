@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import signals
+from backtests._articles_cli import config_read_kwargs, ledger_line
 from backtests.config import public, resolve_path
 from signals.errors import ConfigError
 
@@ -53,22 +54,12 @@ def _base(cfg) -> Path:
 
 
 def _read_articles(cfg) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One read over every configured path: one dedup and one ledger, nothing dropped outside it."""
     a = cfg["articles"]
-    frames, rejects = [], []
-    for raw in a["paths"]:
-        src = raw if "://" in raw else str(resolve_path(raw, _base(cfg)))
-        res = signals.read_articles(src, format=a["format"], tz=a["tz"], errors="collect")
-        arts, rej = res if isinstance(res, tuple) else (res, None)
-        frames.append(arts)
-        if rej is not None and len(rej):
-            rejects.append(rej)
-    if not frames:
+    if not a["paths"]:
         raise ConfigError("[articles].paths is empty and [events].table is not set: give one of them")
-    arts = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if len(frames) > 1 and "article_id" in arts:
-        arts = arts.drop_duplicates("article_id").reset_index(drop=True)
-    rej = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame()
-    return arts, rej
+    srcs = [raw if "://" in raw else str(resolve_path(raw, _base(cfg))) for raw in a["paths"]]
+    return signals.read_articles(srcs, errors="collect", **config_read_kwargs(a))
 
 
 #: VADER's own convention: compound >= 0.05 positive, <= -0.05 negative, else neutral
@@ -99,6 +90,7 @@ def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
     else:
         progress("reading articles")
         res.articles, res.rejects = _read_articles(cfg)
+        res.notes.append(f"Articles read: {ledger_line(res.articles)} (every input row counted once).")
         book = _theme_book(cfg)
         progress("tagging themes and scoring sentiment")
         res.tagged = signals.score_sentiment(signals.tag_themes(res.articles, themes=book))

@@ -35,6 +35,7 @@ from scipy import sparse
 
 from signals._clauses import Negation, Rule, find_rule, parse_negation, parse_rule, rule_regex
 from signals._paths import data_path
+from signals._safe_regex import check_pattern
 from signals.errors import ConfigError, InputFormatError
 
 __all__ = ["Theme", "ThemeBook", "default_themes", "load_themes", "tag_themes"]
@@ -386,6 +387,7 @@ class ThemeBook:
                     raise ConfigError(
                         f"theme book {self.source}: bad regex in {where}: {p!r} ({exc})"
                     ) from exc
+                check_pattern(p, f"theme book {self.source}: {where}")  # no catastrophic backtracking
                 pats[p] = len(pats)
             return pats[p]
 

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import signals
-from signals.articles import dedupe_articles
+from signals.articles import canonical_url, dedupe_articles
 from signals.errors import ConfigError, InputFormatError, InputNotFoundError
 
 # file, tz, rows in the file (README of shared/data/news)
@@ -186,10 +186,10 @@ def test_formats_epoch_rfc822_offsets_and_rejects():
     arts, rej = signals.read_articles(df, errors="collect", dedup=False)
     got = arts.set_index("title")["published"]
     assert got["a"] == pd.Timestamp("2025-05-02 01:50", tz="UTC")
-    assert got["b"] == pd.Timestamp(1746150600, unit="s", tz="UTC")
     assert got["d"] == pd.Timestamp("2025-05-02 01:50:00.123", tz="UTC")
     assert got["g"] == pd.Timestamp("2010-09-15 04:30", tz="UTC")
     assert dict(zip(rej["row"], rej["reason"])) == {
+        2: "epoch_not_declared",  # a 10-digit number in a text column is not read as an epoch
         3: "naive_timestamp",
         5: "unparseable_timestamp",
         6: "missing_timestamp",
@@ -318,13 +318,24 @@ def test_dedupe_articles_direct():
 
 def test_numeric_epoch_seconds_and_milliseconds():
     secs = 1746150600  # 2025-05-02 01:50:00 UTC
-    for col in (pd.Series([secs, secs + 60]), pd.Series([secs * 1000, (secs + 60) * 1000])):
+    want = [pd.Timestamp("2025-05-02 01:50", tz="UTC"), pd.Timestamp("2025-05-02 01:51", tz="UTC")]
+    for unit, col in (
+        ("s", pd.Series([secs, secs + 60])),
+        ("ms", pd.Series([secs * 1000, (secs + 60) * 1000])),
+    ):
         df = pd.DataFrame({"timestamp": col, "title": ["a", "b"]})
-        arts = signals.read_articles(df, dedup=False)
-        assert arts["published"].tolist() == [
-            pd.Timestamp("2025-05-02 01:50", tz="UTC"),
-            pd.Timestamp("2025-05-02 01:51", tz="UTC"),
-        ]
+        # declared
+        assert signals.read_articles(df, dedup=False, epoch=unit)["published"].tolist() == want
+        # named by the user and every value a plausible epoch of one unit
+        assert signals.read_articles(df, dedup=False, published="timestamp")["published"].tolist() == want
+        # neither: a reject that names the fix, never 1970 or a guess
+        _, rej = signals.read_articles(df, dedup=False, errors="collect")
+        assert set(rej["reason"]) == {"epoch_not_declared"}
+        with pytest.raises(InputFormatError, match="--epoch"):
+            signals.read_articles(df)
+        # declared as strings too
+        got = signals.read_articles(df.astype({"timestamp": str}), dedup=False, epoch=unit)
+        assert got["published"].tolist() == want
 
 
 def test_dedup_counts_and_chains_point_at_kept_article():
@@ -428,3 +439,82 @@ def test_dedup_by_url_sees_through_tracking_parameters():
     assert rej["duplicate_of"].iloc[0] == first["article_id"].iloc[0]
     assert first["n_duplicates"].iloc[0] == 1
     assert first["url"].iloc[0] == df["url"].iloc[0]  # the URL as read is kept
+
+
+_URL_PART = st.sampled_from(
+    [
+        "",
+        "/",
+        "//",
+        "/a",
+        "/A/b/",
+        "/%7Ea",
+        "/日本",
+        "?",
+        "?utm_source=x",
+        "?UTM_Medium=y&fbclid=1",
+        "?ref",
+        "?ref=1&refx=2",
+        "?a=1",
+        "?b=2&a=1",
+        "?q=a+b",
+        "&",
+        "#",
+        "#f",
+        "#x?y",
+        " ",
+        "\xa0",
+        "\u3000",
+        ":80",
+        ":8080",
+        ":0443",
+        ":99999",
+        "www.",
+        "WWW.",
+        "user@",
+        "Ex.COM",
+        "x.com.",
+        "[::1]",
+        "?utm_=&ref=",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    scheme=st.sampled_from(["https://", "http://", "HTTP://", "ftp://", "", "//", "mailto:"]),
+    parts=st.lists(_URL_PART, max_size=6),
+)
+def test_column_wise_canonical_urls_equal_canonical_url(scheme, parts):
+    from signals._dedup import _canonical_urls
+
+    url = scheme + "".join(parts)
+    urls = pd.Series([url, "https://www.x.com/a?utm_source=1", ""])
+    want = [canonical_url(u) if u else "" for u in urls]
+    assert _canonical_urls(urls).tolist() == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3), st.sampled_from("abc"), st.sampled_from(["s", "t", ""]), st.sampled_from("xy")
+        ),
+        min_size=0,
+        max_size=30,
+    )
+)
+def test_sort_articles_equals_a_stable_five_key_sort(rows):
+    from signals._dedup import sort_articles
+
+    df = pd.DataFrame(
+        {
+            "published": pd.to_datetime([r[0] for r in rows], unit="h", utc=True),
+            "article_id": [r[1] for r in rows],
+            "source": [r[2] for r in rows],
+            "title": [r[3] for r in rows],
+            "body": [str(i) for i in range(len(rows))],
+        }
+    )
+    want = df.sort_values(["published", "article_id", "source", "title", "body"], kind="mergesort")
+    assert sort_articles(df)["body"].tolist() == want["body"].tolist()
