@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from backtests import cli_store
 from signals._version import __version__
 from signals.errors import ConfigError, InputFormatError, InputNotFoundError, NewsbtError
 
@@ -205,6 +206,13 @@ def _cmd_events(args: argparse.Namespace) -> int:
 
     import signals
 
+    if getattr(args, "store", None):  # article store (backtests/cli_store.py)
+        from backtests.cli_store import events_from_store_args
+
+        ev, n_arts = events_from_store_args(args)
+        return _write_events(ev, n_arts, args.output)
+    if not args.articles:
+        raise ConfigError("newsbt events: give article files, folders, globs or feed URLs, or --store PATH")
     frames = []
     for src in args.articles:
         if "://" not in src:
@@ -217,12 +225,16 @@ def _cmd_events(args: argparse.Namespace) -> int:
     arts = pd.concat(frames, ignore_index=True)
     book = signals.load_themes(args.themes) if args.themes else signals.default_themes()
     ev = signals.extract_events(signals.score_sentiment(signals.tag_themes(arts, themes=book)), gap=args.gap)
+    return _write_events(ev, len(arts), args.output)
+
+
+def _write_events(ev, n_articles: int, output: str | None) -> int:
     out = ev.copy()
     if "article_ids" in out:
         out["article_ids"] = out["article_ids"].map(lambda v: ";".join(map(str, v)))
-    if args.output:
-        out.to_csv(args.output, index=False)
-        print(f"{len(ev)} events from {len(arts)} articles -> {args.output}")
+    if output:
+        out.to_csv(output, index=False)
+        print(f"{len(ev)} events from {n_articles} articles -> {output}")
     else:
         out.to_csv(sys.stdout, index=False)
     return EXIT_OK
@@ -304,6 +316,7 @@ EXAMPLES = {
     "fetch": "newsbt fetch ust_10y usdjpy --start 2024-01-01 --end 2025-06-30",
     "import": "newsbt import DGS10.csv --format fred --series ust_10y",
     "series": "newsbt series",
+    **cli_store.EXAMPLES,
 }
 
 
@@ -342,11 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="override [report].out")
 
     e = cmd("events", "articles -> theme events table (CSV)", _cmd_events)
-    e.add_argument("articles", nargs="+", help="article files, folders, globs or feed URLs")
+    e.add_argument("articles", nargs="*", help="article files, folders, globs or feed URLs")
     e.add_argument("--themes", default=None, help="theme book TOML (default: the shipped book)")
     e.add_argument("--tz", default=None, help="time zone of naive timestamps in the files")
     e.add_argument("--gap", default="6h", help="burst gap (default 6h)")
     e.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
+    cli_store.add_events_args(e)
 
     def market_args(sp):
         sp.add_argument("--events", required=True, help="events CSV (date or timestamp, theme, ...)")
@@ -391,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--series", nargs="*", default=None, help="series id(s) the file holds")
 
     cmd("series", "list known series and what is cached", _cmd_series)
+    cli_store.register(cmd)  # ingest, store
     return p
 
 
