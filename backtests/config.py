@@ -34,6 +34,15 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "paths": (_LIST, [], "article files, folders, globs or feed URLs"),
         "tz": (_STR, None, "time zone of naive timestamps in the files (IANA name)"),
         "format": (_STR, None, "force a reader format (jsonl, csv, parquet, rss, gdelt)"),
+        "store": (_STR, None, "an article store folder (newsbt ingest) instead of paths"),
+        "start": (_DATE, None, "first UTC day read from the store"),
+        "end": (_DATE, None, "last UTC day read from the store (default: the as-of date)"),
+        "lookback_days": (_INT, None, "without start: read this many days up to end / the as-of date"),
+    },
+    "compute": {
+        "engine": (_STR, "pandas", "signals engine for a store: pandas | dask | auto"),
+        "scheduler": (_STR, None, "Dask scheduler address (tcp://host:8786); none: a local cluster"),
+        "workers": (_INT, None, "local Dask workers (default: one per core)"),
     },
     "themes": {
         "book": (_STR, "default", "'default' or a path to a TOML theme book"),
@@ -176,6 +185,12 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             raise ConfigError(
                 f"{origin}: [study].car_windows entries must be [start, end] integer pairs, got {w!r}"
             )
+    if cfg["compute"]["engine"] not in ("pandas", "dask", "auto"):
+        raise ConfigError(
+            f"{origin}: [compute].engine must be pandas, dask or auto, got {cfg['compute']['engine']!r}"
+        )
+    if cfg["articles"]["store"] and cfg["articles"]["paths"]:
+        raise ConfigError(f"{origin}: give [articles].store or [articles].paths, not both")
     from backtests.strategy import Rule
 
     for i, r in enumerate(cfg["backtest"]["rules"]):
@@ -192,6 +207,8 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             raise ConfigError(f"{origin}: [report].{k} has {sorted(bad)}; allowed: {sorted(allowed)}")
     for sec, key in (
         ("run", "as_of"),
+        ("articles", "start"),
+        ("articles", "end"),
         ("market", "start"),
         ("market", "end"),
         ("interventions", "start"),

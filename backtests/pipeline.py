@@ -89,6 +89,27 @@ def _theme_book(cfg):
     return signals.load_themes(resolve_path(book, _base(cfg)))
 
 
+def _store_events(cfg) -> pd.DataFrame:
+    """Events from ``[articles].store`` between start and end (end defaults to the as-of date;
+    ``lookback_days`` before it without a start), on the ``[compute]`` engine."""
+    a, c = cfg["articles"], cfg["compute"]
+    end = a["end"] or cfg["run"]["as_of"]
+    start = a["start"]
+    if start is None and a["lookback_days"] and end is not None:
+        start = (pd.Timestamp(str(end)) - pd.Timedelta(days=int(a["lookback_days"]) - 1)).strftime("%Y-%m-%d")
+    return signals.events_from_store(
+        resolve_path(a["store"], _base(cfg)),
+        None if start is None else str(start),
+        None if end is None else str(end),
+        themes=_theme_book(cfg),
+        gap=cfg["events"]["gap"],
+        min_articles=cfg["events"]["min_articles"],
+        engine=c["engine"],
+        client=c["scheduler"],
+        workers=c["workers"],
+    )
+
+
 def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
     """Events from the user table or extracted from the articles."""
     ev_cfg = cfg["events"]
@@ -97,6 +118,9 @@ def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
         if not p.exists():
             raise InputNotFoundError(f"[events].table file {p} does not exist")
         events = signals.events_from_table(pd.read_csv(p))
+    elif cfg["articles"].get("store"):
+        progress("events from the article store")
+        events = _store_events(cfg)
     else:
         progress("reading articles")
         res.articles, res.rejects = _read_articles(cfg)
