@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from backtests import cli_store
 from signals._version import __version__
 from signals.errors import ConfigError, InputNotFoundError, NewsbtError
 
@@ -191,6 +192,13 @@ def _cmd_events(args: argparse.Namespace) -> int:
     import signals
     from backtests._articles_cli import read_kwargs, report_rejects
 
+    if getattr(args, "store", None):  # article store (backtests/cli_store.py)
+        from backtests.cli_store import events_from_store_args
+
+        ev, n_arts = events_from_store_args(args)
+        return _write_events(ev, n_arts, args.output)
+    if not args.articles:
+        raise ConfigError("newsbt events: give article files, folders, globs or feed URLs, or --store PATH")
     # one read over every path, folder and glob (quoted or not): one dedup, one ledger
     arts, rej = signals.read_articles(list(args.articles), errors="collect", **read_kwargs(args))
     report_rejects(arts, rej, args.output)
@@ -201,14 +209,18 @@ def _cmd_events(args: argparse.Namespace) -> int:
 
         print(explain_event(args.explain, ev, arts, book))
         return EXIT_OK
+    return _write_events(ev, len(arts), args.output)
+
+
+def _write_events(ev, n_articles: int, output: str | None) -> int:
     out = ev.copy()
     if "article_ids" in out:
         out["article_ids"] = out["article_ids"].map(lambda v: ";".join(map(str, v)))
-    if args.output:
+    if output:
         from backtests._io import atomic_write
 
-        atomic_write(args.output, lambda tmp: out.to_csv(tmp, index=False))  # never a half file
-        print(f"{len(ev)} events from {len(arts)} articles -> {args.output}")
+        atomic_write(output, lambda tmp: out.to_csv(tmp, index=False))  # never a half file
+        print(f"{len(ev)} events from {n_articles} articles -> {output}")
     else:
         out.to_csv(sys.stdout, index=False)
     return EXIT_OK
@@ -303,6 +315,7 @@ EXAMPLES = {
     "fetch": "newsbt fetch ust_10y usdjpy --start 2024-01-01 --end 2025-06-30",
     "import": "newsbt import DGS10.csv --format fred --series ust_10y",
     "series": "newsbt series",
+    **cli_store.EXAMPLES,
 }
 
 
@@ -343,13 +356,14 @@ def build_parser() -> argparse.ArgumentParser:
     from backtests._articles_cli import add_article_args
 
     e = cmd("events", "articles -> theme events table (CSV)", _cmd_events)
-    e.add_argument("articles", nargs="+", help="article files, folders, globs or feed URLs")
+    e.add_argument("articles", nargs="*", help="article files, folders, globs or feed URLs")
     e.add_argument("--themes", default=None, help="theme book TOML (default: the shipped book)")
     add_article_args(e)
     e.add_argument("--gap", default="6h", help="burst gap (default 6h)")
     e.add_argument("-o", "--output", default=None, help="output CSV (default: stdout)")
     e.add_argument("--explain", default=None, metavar="ID",
                    help="explain one event (event_id) or article (article_id): matched rules, words, stance")
+    cli_store.add_events_args(e)
 
     def market_args(sp):
         sp.add_argument("--events", required=True, help="events CSV (date or timestamp, theme, ...)")
@@ -402,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     cmd("series", "list known series and what is cached", _cmd_series)
+    cli_store.register(cmd)  # ingest, store
     return p
 
 

@@ -45,13 +45,14 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "encoding": (_STR, None, "text encoding of the files, e.g. 'cp932' (default: detected)"),
         "published_range": (_LIST, None, "plausible [start, end] dates (default 1900-01-01 .. now + 1 day)"),
         "store": (_STR, None, "article store folder (newsbt ingest) instead of files"),
-        "start": (_DATE, None, "first publication date used"),
-        "end": (_DATE, None, "last publication date used"),
+        "start": (_DATE, None, "first UTC day read from the store"),
+        "end": (_DATE, None, "last UTC day read from the store (default: the as-of date)"),
+        "lookback_days": (_INT, None, "without start: read this many days up to end / the as-of date"),
     },
     "compute": {
-        "engine": (_STR, "pandas", "pandas | dask"),
-        "scheduler": (_STR, None, "dask scheduler: threads | processes | synchronous"),
-        "workers": (_INT, None, "dask workers (>= 1)"),
+        "engine": (_STR, "pandas", "signals engine for a store: pandas | dask | auto"),
+        "scheduler": (_STR, None, "Dask scheduler address (tcp://host:8786); none: a local cluster"),
+        "workers": (_INT, None, "local Dask workers (default: one per core)"),
     },
     "themes": {
         "book": (_STR, "default", "'default' or a path to a TOML theme book"),
@@ -133,8 +134,7 @@ REQUIRED = {("market", "series")}
 CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("articles", "format"): ("jsonl", "json", "csv", "parquet", "feed", "rss", "atom", "gdelt"),
     ("articles", "epoch"): ("s", "ms"),
-    ("compute", "engine"): ("pandas", "dask"),
-    ("compute", "scheduler"): ("threads", "processes", "synchronous"),
+    ("compute", "engine"): ("pandas", "dask", "auto"),
     ("market", "source"): ("auto", "sample", "cache", "yfinance", "fred", "mof", "files"),
     ("study", "model"): ("raw", "mean", "market", "factor"),
     ("study", "calendar"): ("index", "observed"),
@@ -155,6 +155,7 @@ RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
     ("backtest", "take_profit_bp"): (0, None),
     ("interventions", "match_days"): (0, None),
     ("compute", "workers"): (1, None),
+    ("articles", "lookback_days"): (1, None),
 }
 
 
@@ -286,6 +287,8 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             raise ConfigError(f"{origin}: [report].{k} has {sorted(bad)}; allowed: {sorted(allowed)}")
     for sec, key in (
         ("run", "as_of"),
+        ("articles", "start"),
+        ("articles", "end"),
         ("market", "start"),
         ("market", "end"),
         ("interventions", "start"),

@@ -80,6 +80,27 @@ def _theme_book(cfg):
     return signals.load_themes(resolve_path(book, _base(cfg)))
 
 
+def _store_events(cfg) -> pd.DataFrame:
+    """Events from ``[articles].store`` between start and end (end defaults to the as-of date;
+    ``lookback_days`` before it without a start), on the ``[compute]`` engine."""
+    a, c = cfg["articles"], cfg["compute"]
+    end = a["end"] or cfg["run"]["as_of"]
+    start = a["start"]
+    if start is None and a["lookback_days"] and end is not None:
+        start = (pd.Timestamp(str(end)) - pd.Timedelta(days=int(a["lookback_days"]) - 1)).strftime("%Y-%m-%d")
+    return signals.events_from_store(
+        resolve_path(a["store"], _base(cfg)),
+        None if start is None else str(start),
+        None if end is None else str(end),
+        themes=_theme_book(cfg),
+        gap=cfg["events"]["gap"],
+        min_articles=cfg["events"]["min_articles"],
+        engine=c["engine"],
+        client=c["scheduler"],
+        workers=c["workers"],
+    )
+
+
 def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
     """Events from the user table or extracted from the articles."""
     ev_cfg = cfg["events"]
@@ -87,6 +108,9 @@ def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
         from backtests.events_io import read_events_table  # i16: same reader as `study --events`
 
         events = read_events_table(resolve_path(ev_cfg["table"], _base(cfg)), what="[events].table")
+    elif cfg["articles"].get("store"):
+        progress("events from the article store")
+        events = _store_events(cfg)
     else:
         progress("reading articles")
         res.articles, res.rejects = _read_articles(cfg)

@@ -5,6 +5,7 @@
 
 from signals._version import __version__
 from signals.articles import ARTICLE_COLUMNS, dedupe_articles, read_articles, sample_articles
+from signals.distributed import events_from_store
 from signals.errors import (
     ConfigError,
     InputFormatError,
@@ -16,10 +17,12 @@ from signals.evaluate import evaluate_themes
 from signals.events import EVENT_COLUMNS, events_from_table, extract_events
 from signals.explain import explain
 from signals.sentiment import FINANCE_LEXICON, FINANCE_PHRASES, score_sentiment
+from signals.store import ArticleStore
 from signals.themes import Theme, ThemeBook, default_themes, load_themes, tag_themes
 
 __all__ = [
     "ARTICLE_COLUMNS",
+    "ArticleStore",
     "EVENT_COLUMNS",
     "FINANCE_LEXICON",
     "FINANCE_PHRASES",
@@ -34,6 +37,7 @@ __all__ = [
     "dedupe_articles",
     "default_themes",
     "evaluate_themes",
+    "events_from_store",
     "events_from_table",
     "explain",
     "extract_events",
