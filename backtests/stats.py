@@ -14,10 +14,11 @@ Kolari & Pynnonen (2010), Corrado (1989), Cowan (1992), Wilcoxon (1945).
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import sparse
 from scipy import stats as sps
 
 __all__ = [
@@ -346,6 +347,7 @@ def kp_rbar_pairs(
     n_cols: int,
     windows: list[tuple[int, int]],
     offset: int,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean weighted residual correlation from pair-level residuals (any calendar).
 
@@ -364,6 +366,8 @@ def kp_rbar_pairs(
         Number of calendar columns.
     windows : list of (int, int)
         Tested windows in relative days; ``offset`` = relative day of column 0 of ``win_cols``.
+    rows : ndarray of int, optional
+        The rows of ``u``, ``est_cols`` and ``win_cols`` to use (default: all; no copy is made).
 
     Returns
     -------
@@ -372,40 +376,42 @@ def kp_rbar_pairs(
     wins : ndarray, shape (len(windows),)
         rbar per window.
     """
-    n, l_nom = u.shape
+    rows = np.arange(u.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    n = len(rows)
     w = win_cols.shape[1]
     denom = n * (n - 1.0)
     if denom <= 0:
         return np.full(w, np.nan), np.full(len(windows), np.nan)
 
-    def indicator(cols, vals=None):
-        ok = cols >= 0
-        rr = np.repeat(np.arange(cols.shape[0]), cols.shape[1])[ok.ravel()]
-        cc = cols.ravel()[ok.ravel()]
-        vv = np.ones(len(rr)) if vals is None else vals.ravel()[ok.ravel()]
-        return sparse.csr_matrix((vv, (rr, cc)), shape=(cols.shape[0], n_cols))
+    # compiled: one merge of the two pairs' date lists per pair of touching windows (no sparse
+    # products, no pairs x L temporaries)
+    from backtests._kernels import kp_pair_sums
 
-    wm = indicator(win_cols)
-    touch = (wm @ wm.T).tocoo()
-    sel = touch.row < touch.col
-    ii, jj = touch.row[sel], touch.col[sel]
-    if len(ii) == 0:
-        return np.zeros(w), np.zeros(len(windows))
-    um = indicator(est_cols, u)
-    em = indicator(est_cols)
-    num = np.asarray(um[ii].multiply(um[jj]).sum(axis=1)).ravel()
-    nij = np.asarray(em[ii].multiply(em[jj]).sum(axis=1)).ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = np.where(nij > 0, num / nij, 0.0)
-    same = win_cols[ii] == win_cols[jj]  # (npairs, W)
-    daily = 2.0 * (same * rho[:, None]).sum(axis=0) / denom
-    wins = []
-    for w0, w1 in windows:
-        ci = win_cols[ii, w0 - offset : w1 - offset + 1]
-        cj = win_cols[jj, w0 - offset : w1 - offset + 1]
-        common = (ci[:, :, None] == cj[:, None, :]).sum(axis=(1, 2))
-        wins.append(2.0 * (rho * common / (w1 - w0 + 1)).sum() / denom)
-    return daily, np.array(wins)
+    order = rows[np.argsort(win_cols[rows, 0], kind="stable")]
+    lo = np.array([w0 - offset for w0, _ in windows], dtype=np.int64)
+    hi = np.array([w1 - offset + 1 for _, w1 in windows], dtype=np.int64)
+    args = (
+        np.ascontiguousarray(u, dtype=float),
+        np.ascontiguousarray(est_cols, dtype=np.int64),
+        np.ascontiguousarray(win_cols, dtype=np.int64),
+        order,
+        lo,
+        hi,
+        # (dates ascend within a pair: its last column is its largest)
+        int(max(n_cols, est_cols[rows, -1].max(initial=-1) + 1, win_cols[rows, -1].max(initial=-1) + 1)),
+    )
+    # the kernel releases the GIL: ranges of first pairs on threads (the first pairs of a range
+    # meet more partners than the last ones, so more ranges than threads)
+    n_thr = max(1, min(4, os.cpu_count() or 1, n // 2000))
+    cuts = np.linspace(0, n, 4 * n_thr + 1).astype(np.int64)
+    if n_thr == 1:
+        daily, wins = kp_pair_sums(*args, 0, n)
+    else:
+        with ThreadPoolExecutor(n_thr) as ex:
+            parts = list(ex.map(lambda j: kp_pair_sums(*args, cuts[j], cuts[j + 1]), range(len(cuts) - 1)))
+        daily = np.sum([p[0] for p in parts], axis=0)
+        wins = np.sum([p[1] for p in parts], axis=0)
+    return daily / denom, wins / denom
 
 
 def corrado_rank(rank_sum: np.ndarray, rank_cnt: np.ndarray, n_est: int, n_pairs: int) -> tuple[dict, dict]:

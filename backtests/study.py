@@ -10,47 +10,26 @@ from __future__ import annotations
 
 import html
 import logging
-import math
-import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from backtests import engine as eng
-from backtests import stats as st
-from backtests.gaps import study_gap_rule  # i16 hook
-from signals.errors import ConfigError, InputFormatError
+from backtests import study_steps as steps
+from backtests.study_steps import CALENDARS, MODELS, OVERLAPS  # noqa: F401 (the option lists)
+from signals.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["EventStudy", "event_study"]
 
-MODELS = ("raw", "mean", "market", "factor")
-CALENDARS = ("index", "observed")
-OVERLAPS = ("keep", "drop", "merge")
 
-_EXCLUDED_COLS = ["event_id", "series", "date", "day0", "reason", "detail", "n_est", "n_missing"]
-_OVERLAP_COLS = ["series", "event_id", "other_event_id", "day0", "other_day0", "distance", "action"]
-
-
-class _Table:
-    """A result table attribute: a DataFrame, or a builder (callable) run on first access."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.key = "_" + name
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            return self
-        value = obj.__dict__[self.key]
-        if callable(value):
-            value = obj.__dict__[self.key] = value()
-        return value
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__[self.key] = value
+#: the tables of the steps that are arguments of EventStudy
+_TABLES = ("pairs", "ar", "car", "caar", "daily_tests", "tests", "excluded", "overlaps", "placebo_draws", "unit")  # fmt: skip
+#: a table given as a DataFrame, or as a picklable zero-argument builder run on first read
+Table = pd.DataFrame | Callable[[], pd.DataFrame]
 
 
 class EventStudy:
@@ -90,34 +69,62 @@ class EventStudy:
     n_requested : int
         Event-series pairs requested (= kept + excluded).
     settings : dict
-        The arguments of the study.
+        The options of the study (:meth:`backtests.study_steps.StudySpec.settings`).
+    extra : dict
+        Tables added by extra steps (:data:`backtests.study_steps.STEPS`), by name.
+
+    ``ar``, ``excluded`` and ``overlaps`` are built on first read (``functools.cached_property``;
+    ``ar`` wraps the engine's matrix without a copy); before that the result holds their
+    builders, which pickle like the tables (module functions over plain arrays).
     """
 
-    # built on first access: ``ar`` wraps the engine's matrix (no copy); ``excluded`` and
-    # ``overlaps`` are assembled (with their text) only when read
-    ar = _Table()
-    excluded = _Table()
-    overlaps = _Table()
-    _LAZY = ("ar", "excluded", "overlaps")
+    def __init__(
+        self,
+        *,
+        pairs: pd.DataFrame,
+        ar: Table,
+        car: pd.DataFrame,
+        caar: pd.DataFrame,
+        daily_tests: pd.DataFrame,
+        tests: pd.DataFrame,
+        excluded: Table,
+        overlaps: Table,
+        settings: dict,
+        n_requested: int,
+        placebo_draws: pd.DataFrame | None = None,
+        unit: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.pairs = pairs
+        self.car = car
+        self.caar = caar
+        self.daily_tests = daily_tests
+        self.tests = tests
+        self.settings = settings
+        self.n_requested = n_requested
+        self.placebo_draws = placebo_draws
+        self.unit = unit
+        self.extra = dict(extra or {})
+        self._builders: dict[str, Table] = {"ar": ar, "excluded": excluded, "overlaps": overlaps}
 
-    def __init__(self, **frames: Any) -> None:
-        self.pairs: pd.DataFrame = frames["pairs"]
-        self.ar = frames["ar"]  # a DataFrame, or a callable building it on first access
-        self.car: pd.DataFrame = frames["car"]
-        self.caar: pd.DataFrame = frames["caar"]
-        self.daily_tests: pd.DataFrame = frames["daily_tests"]
-        self.tests: pd.DataFrame = frames["tests"]
-        self.excluded = frames["excluded"]
-        self.overlaps = frames["overlaps"]
-        self.settings: dict = frames["settings"]
-        self.n_requested: int = frames["n_requested"]
-        self.placebo_draws: pd.DataFrame | None = frames.get("placebo_draws")
-        self.unit: str | None = frames.get("unit")
+    def _table(self, name: str) -> pd.DataFrame:
+        value = self._builders.pop(name)
+        return value() if callable(value) else value
 
-    def __getstate__(self) -> dict:
-        for name in self._LAZY:  # pickle the tables, not their builders
-            getattr(self, name)
-        return self.__dict__.copy()
+    @cached_property
+    def ar(self) -> pd.DataFrame:
+        """Abnormal returns (pairs x relative days), input unit."""
+        return self._table("ar")
+
+    @cached_property
+    def excluded(self) -> pd.DataFrame:
+        """Every requested pair not studied, with its reason."""
+        return self._table("excluded")
+
+    @cached_property
+    def overlaps(self) -> pd.DataFrame:
+        """Pairs of events on one series whose event windows overlap."""
+        return self._table("overlaps")
 
     # -- presentation -----------------------------------------------------------------------------
     def to_frames(self) -> dict[str, pd.DataFrame]:
@@ -202,38 +209,6 @@ class EventStudy:
 
 
 # ---------------------------------------------------------------------------------------------------
-def _unit_of(changes: pd.DataFrame) -> str | None:
-    """The common unit of the series (``attrs["newsbt_series"][id]["unit"]``), if any."""
-    meta = changes.attrs.get("newsbt_series") if hasattr(changes, "attrs") else None
-    if not isinstance(meta, dict):
-        return None
-    units = {str(v.get("unit")) for v in meta.values() if isinstance(v, dict) and v.get("unit")}
-    return units.pop() if len(units) == 1 else None
-
-
-def _check_range(name: str, v: Any) -> tuple[int, int]:
-    try:
-        a, b = (int(v[0]), int(v[1]))
-        if len(v) != 2 or a != v[0] or b != v[1]:
-            raise ValueError
-    except (TypeError, ValueError, IndexError):
-        raise ConfigError(f"{name}={v!r}: expected a pair of integer relative days (start, end)") from None
-    if a > b:
-        raise ConfigError(f"{name}={v!r}: start is after end; write ({b}, {a})")
-    return a, b
-
-
-def _normalise_dates(values: pd.Series, field: str) -> pd.Series:
-    try:
-        d = pd.to_datetime(values)
-    except (ValueError, TypeError) as exc:
-        raise InputFormatError(f"events: column {field!r} has values that are not dates ({exc})") from None
-    if getattr(d.dt, "tz", None) is not None:
-        d = d.dt.tz_localize(None)
-    ns = d.to_numpy(dtype="datetime64[ns]").view(np.int64)
-    if not d.isna().any() and (ns % (86_400 * 10**9) == 0).all():
-        return d  # already dates (midnight)
-    return d.dt.normalize()
 
 
 def event_study(
@@ -325,739 +300,14 @@ def event_study(
     InputFormatError
         Malformed ``changes`` or ``events``.
     """
-    # ---------------------------------------------------------------- options
-    a, b = _check_range("window", window)
-    c, d = _check_range("estimation", estimation)
-    if d >= a:
-        raise ConfigError(
-            f"estimation={estimation} overlaps or follows window={window}: the estimation window must "
-            f"end before the event window starts (e.g. estimation=({a - 116}, {a - 6}))"
-        )
-    if model not in MODELS:
-        raise ConfigError(f"model={model!r}: choose one of {', '.join(MODELS)}")
-    if calendar not in CALENDARS:
-        raise ConfigError(f"calendar={calendar!r}: choose 'index' or 'observed'")
-    if overlap not in OVERLAPS:
-        raise ConfigError(f"overlap={overlap!r}: choose 'keep', 'drop' or 'merge'")
-    wins = [(a, b)]
-    for w in car_windows or []:
-        w0, w1 = _check_range("car_windows", w)
-        if w0 < a or w1 > b:
-            raise ConfigError(
-                f"car_windows: {w} is not inside window={window}; widen window or the CAR window"
-            )
-        if (w0, w1) not in wins:
-            wins.append((w0, w1))
-    if tests is None:
-        tests = st.TEST_NAMES
-    tests = tuple(tests) if not isinstance(tests, str) else (tests,)
-    bad = [t for t in tests if t not in st.TEST_NAMES]
-    if bad:
-        raise ConfigError(f"tests: unknown {bad}; choose from {', '.join(st.TEST_NAMES)}")
-    if "placebo" in tests and (not isinstance(placebo_draws, int | np.integer) or placebo_draws < 1):
-        raise ConfigError(f"placebo_draws={placebo_draws!r}: must be a positive integer")
-
-    # ---------------------------------------------------------------- changes and benchmark
-    if not isinstance(changes, pd.DataFrame):
-        raise InputFormatError(
-            "changes: expected a DataFrame (dates x series), e.g. backtests.to_changes(market)"
-        )
-    if not isinstance(changes.index, pd.DatetimeIndex):
-        raise InputFormatError("changes: the index must be a DatetimeIndex of trading dates")
-    idx = changes.index
-    if idx.tz is not None:
-        idx = idx.tz_localize(None)
-    if not idx.is_monotonic_increasing or not idx.is_unique:
-        raise InputFormatError("changes: the date index must be sorted and unique (use .sort_index())")
-    cols_in = changes.columns
-    if isinstance(cols_in.dtype, pd.StringDtype) and not cols_in.hasnans:
-        columns = cols_in.tolist()  # already text (no per-label str() over Arrow strings)
-    else:
-        columns = [str(x) for x in cols_in]
-    if len(set(columns)) != len(columns):
-        raise InputFormatError("changes: duplicated column names")
-    try:
-        if (changes.dtypes == np.float64).all():
-            values = changes.to_numpy()  # no copy for a single float block
-        else:
-            values = changes.to_numpy(dtype=float, na_value=np.nan)
-    except (ValueError, TypeError):
-        raise InputFormatError("changes: every column must be numeric (NaN for missing)") from None
-
-    bench, bench_names, bench_cols = _benchmark(model, benchmark, changes, idx, columns)
-    k = 0 if bench is None else bench.shape[1]
-    n_par = {"raw": 0, "mean": 1}.get(model, k + 1)
-    l_nom = d - c + 1
-    if min_estimation is None:
-        min_est = max(math.ceil(0.8 * l_nom), n_par + 3)
-        if min_est > l_nom:
-            raise ConfigError(
-                f"estimation={estimation} has {l_nom} days; the {model} model needs at least {n_par + 3}"
-            )
-    else:
-        min_est = int(min_estimation)
-        if min_est < n_par + 3 or min_est > l_nom:
-            raise ConfigError(
-                f"min_estimation={min_estimation}: must be between {n_par + 3} (parameters + 3, for the "
-                f"Patell variance) and the estimation length {l_nom}"
-            )
-
-    # ---------------------------------------------------------------- events -> pairs
-    pairs, reason, detail = _pairs_from_events(events, changes, columns, bench_cols)
-    gcols = [group_by] if isinstance(group_by, str) else list(group_by or [])
-    for gc in gcols:
-        if gc not in pairs.columns:
-            raise ConfigError(f"group_by: {gc!r} is not a column of events (columns: {list(events.columns)})")
-    n_req = len(pairs)
-    # integer codes of the event ids (also the level codes of study.ar) and of the series
-    eid_codes, eid_levels = pd.factorize(pairs["event_id"])
-    ser_codes, ser_levels = pd.factorize(pairs["series"])
-    _check_unique_pairs(pairs, eid_codes, len(eid_levels), ser_codes, len(ser_levels))
-    s_idx = np.append(pd.Index(columns).get_indexer(ser_levels), -1)[ser_codes]  # code -1: missing
-    del ser_codes, ser_levels
-    open_ = reason == ""  # pairs not excluded yet (kept in step with reason)
-    unknown = open_ & (s_idx < 0)
-    reason[unknown] = "unknown_series"
-    open_ &= ~unknown
-    detail[unknown] = [f"series {v!r} is not a column of changes" for v in pairs["series"][unknown]]
-    s_arr = np.maximum(s_idx, 0).astype(np.int64)
-    date_ns = pairs["date"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    nat = open_ & pairs["date"].isna().to_numpy()
-    reason[nat] = "missing_date"
-    open_ &= ~nat
-    detail[nat] = "event has no date"
-    if calendar == "observed" and np.isinf(values).any():  # own trading days: finite values only
-        values = eng.inf_to_nan(values)
-    valid = ~np.isnan(values) if calendar == "observed" else np.broadcast_to(True, values.shape)
-    dates_ns = idx.to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    pos, n_obs = eng.locate_day0(valid, dates_ns, s_arr, date_ns, calendar)
-    out_d = open_ & (pos < 0)
-    reason[out_d] = "date_outside_data"
-    open_ &= ~out_d
-    if out_d.any():
-        detail[out_d] = f"date outside the data ({idx[0].date()} to {idx[-1].date()}, own observations)"
-    out_w = open_ & ((pos + a < 0) | (pos + b >= n_obs[s_arr]))
-    reason[out_w] = "window_outside_data"
-    open_ &= ~out_w
-    if out_w.any():
-        first = -pos[out_w]
-        last = n_obs[s_arr][out_w] - 1 - pos[out_w]
-        detail[out_w] = [
-            f"data cover relative days {f} to {la}, window needs {a} to {b}" for f, la in zip(first, last)
-        ]
-    # >>> i16 hook: no day 0 / window across a data gap (rules and tolerances in backtests/gaps.py)
-    open_ = study_gap_rule(changes, idx, valid, s_arr, pos, date_ns, open_, reason, detail,
-                           window=(a, b), estimation=(c, d))  # fmt: skip
-    # <<< i16 hook
-    day0 = np.full(n_req, np.datetime64("NaT"), dtype="datetime64[ns]")
-    okp = (pos >= 0) & ~unknown & ~nat
-    if okp.any():
-        rows = _row_of(valid, s_arr[okp], pos[okp], calendar)
-        day0[okp] = idx.to_numpy(dtype="datetime64[ns]")[rows]
-    pairs["day0"] = day0
-
-    # ---------------------------------------------------------------- overlaps
-    cand = np.flatnonzero(open_)
-    overlaps, merged_ids = _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail)
-
-    # ---------------------------------------------------------------- groups and engine
-    if overlap != "keep":
-        cand = cand[reason[cand] == ""]
-    if gcols:
-        keys = pairs.loc[:, gcols].iloc[cand]
-        codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
-        group_keys = list(uniques)
-    else:
-        codes = np.zeros(len(cand), dtype=np.int64)
-        group_keys = [()]
-    codes = np.asarray(codes, dtype=np.int64)
-    # kept pairs come out sorted by series (the column order of changes), events in their input
-    # order within a series: the engine then reads each column while it is in cache and writes
-    # its per-pair outputs in sequence (not scattered), and every table follows that order
-    s_cand = s_arr[cand]
-    by_series = np.argsort(
-        s_cand.astype(np.int16) if len(cand) and s_cand.max() < 2**15 else s_cand, kind="stable"
-    )
-    cand, codes = cand[by_series], codes[by_series]
-    need = set()
-    if "brown_warner" in tests:
-        need.add("bw")
-    if "generalized_sign" in tests:
-        need.add("gsign")
-    if "corrado_rank" in tests:
-        need.add("rank")
-    if "kolari_pynnonen" in tests:
-        need.add("kp" if calendar == "index" else "kp_pairs")
-    if "placebo" in tests:
-        need.add("placebo")
-    if {"patell", "bmp", "kolari_pynnonen"} & set(tests):
-        need.add("sar")
-    del s_idx, date_ns, day0, okp, out_d, out_w, unknown, nat, open_
-    s_c, p_c = s_arr[cand], pos[cand]
-    del s_arr, pos
-    res = eng.run_engine(
-        values,
-        bench,
-        s_c,
-        p_c,
-        codes,
-        len(group_keys),
-        calendar=calendar,
-        window=(a, b),
-        estimation=(c, d),
-        model=model,
-        car_windows=wins,
-        min_estimation=min_est,
-        allow_gaps=allow_gaps,
-        need=frozenset(need),
-        excl_windows=(s_c, p_c),
-        placebo_draws=int(placebo_draws) if "placebo" in tests else 0,
-        seed=seed,
-    )
-    ereason = res.reason
-    reason[cand] = ereason
-    fit = res.fit
-    bad = ereason != ""
-    # the engine's reasons get their detail text when study.excluded is first read
-    eng_bad = cand[bad]
-    n_est_all = np.full(n_req, -1, dtype=np.int64)
-    n_est_all[cand] = fit.n_est
-    n_miss_all = np.full(n_req, -1, dtype=np.int64)
-    n_miss_all[cand] = res.n_missing
-
-    # ---------------------------------------------------------------- result tables
-    kept_local = np.flatnonzero(~bad)
-    kept = cand[kept_local]
-    kcodes = codes[kept_local]
-    rel = list(range(a, b + 1))
-    nk = len(kept)
-    # compact the AR matrix to the kept pairs in place (kept_local is ascending, so every row
-    # moves up or stays: a short copy per step, never a second full matrix)
-    ar_k = _compact_rows(res.ar, kept_local)
-    if ar_k.base is res.ar and res.ar.flags.owndata and ar_k.shape[0] < res.ar.shape[0]:
-        buf, res.ar = res.ar, None
-        buf.resize(ar_k.shape, refcheck=False)  # give the unused tail back (realloc, no copy)
-        ar_k = buf
-    res.ar = None
-
-    ar_codes = (eid_codes[kept], s_c[kept_local])
-
-    def ar_frame(ar_k=ar_k, eid_levels=eid_levels, codes=ar_codes) -> pd.DataFrame:
-        # from the integer codes: no second hashing of the event ids
-        levels = [eid_levels, pd.Index(columns)]
-        mi = pd.MultiIndex(
-            levels=levels, codes=list(codes), names=["event_id", "series"], verify_integrity=False
-        )
-        return pd.DataFrame(ar_k, index=mi, columns=pd.Index(rel, name="rel_day"), copy=False)
-
-    # ---------------------------------------------------------------- tests, per group
-    # (first, so that the engine's test accumulators are freed before the long tables are built)
-    per_pair = {
-        "car": res.car[kept_local],
-        "scar": res.scar[kept_local],
-        "dof": fit.dof[kept_local],
-        "n_est": fit.n_est[kept_local],
-    }
-    caar_parts: list[tuple[int, dict]] = []
-    placebo_parts: list[tuple[int, np.ndarray]] = []
-    daily_parts: list[tuple[int, str, dict]] = []
-    test_parts: list[tuple[int, str, dict]] = []
-    order_k = np.argsort(kcodes, kind="stable")
-    bounds = np.searchsorted(kcodes[order_k], np.arange(len(group_keys) + 1))
-    for g in range(len(group_keys)):
-        kl = order_k[bounds[g] : bounds[g + 1]]  # rows of the kept arrays
-        if len(kl) == 0:
-            continue
-        gl = kept_local[kl]  # rows of the engine arrays
-        if kl[-1] - kl[0] + 1 == len(kl) and (np.diff(kl) == 1).all():
-            kl = slice(int(kl[0]), int(kl[-1]) + 1)  # a view, no copy (e.g. one group)
-        arg = ar_k[kl]
-        day = eng.ar_day_stats(ar_k, kl)
-        caar_parts.append(
-            (g, {"aar": day["mean"], "caar": day["caar"], "n": day["n"], "caar_se": day["caar_se"]})
-        )
-        daily, windows = _battery(res, per_pair, arg, day, kl, gl, g, tests, wins, (a, b), l_nom, calendar)
-        daily_parts.extend((g, name, r) for name, r in daily.items())
-        test_parts.extend((g, name, r) for name, r in windows.items())
-        if "placebo" in windows:
-            placebo_parts.append((g, windows["placebo"].pop("_draws")))
-    res.acc = res.rows = per_pair = None  # the accumulators (Kolari-Pynnonen days: large)
-
-    # ---------------------------------------------------------------- pairs and CARs
-    eid_k, ser_k = _take(pairs["event_id"], kept), _take(pairs["series"], kept)
-    pdf = pd.DataFrame(
-        {
-            "event_id": eid_k,
-            "series": ser_k,
-            "day0": pairs["day0"].to_numpy()[kept],
-            "n_est": fit.n_est[kept_local],
-            "sigma": fit.sigma[kept_local],
-            "dof": fit.dof[kept_local],
-        },
-        copy=False,  # fresh arrays: no second copy
-    )
-    if model == "mean":
-        pdf["mean"] = fit.params[kept_local, 0]
-    elif model == "market":
-        pdf["alpha"] = fit.params[kept_local, 0]
-        pdf["beta"] = fit.params[kept_local, 1]
-    elif model == "factor":
-        pdf["alpha"] = fit.params[kept_local, 0]
-        for j, name in enumerate(bench_names):
-            pdf[f"beta_{name}"] = fit.params[kept_local, 1 + j]
-    for gc in gcols:
-        if gc not in pdf.columns:
-            pdf[gc] = _take(pairs[gc], kept)
-    if merged_ids is not None:
-        pdf["merged_ids"] = [merged_ids.get(i, "") for i in kept]
-    res.fit = fit = None
-    rep = np.repeat(kept, len(wins))
-    car_df = pd.DataFrame(
-        {  # one window: the pairs table's ids (a new array object over the same buffers, so
-            # that editing one table never changes the other)
-            "event_id": eid_k.copy() if len(wins) == 1 else _take(pairs["event_id"], rep),
-            "series": ser_k.copy() if len(wins) == 1 else _take(pairs["series"], rep),
-            "start": np.tile([w[0] for w in wins], nk),
-            "end": np.tile([w[1] for w in wins], nk),
-            "car": res.car[kept_local].ravel(),
-            "se": res.car_se[kept_local].ravel(),
-            "scar": res.scar[kept_local].ravel(),
-            "n_days": res.car_days[kept_local].ravel(),
-        },
-        copy=False,
-    )
-    res = None  # free the engine's arrays before the last tables
-    for gc in gcols:
-        if gc not in ("event_id", "series"):
-            car_df[gc] = _take(pairs[gc], rep)
-
-    def _frame(parts, index_name, index_vals, cols):
-        """Stack per-group result arrays into one long frame (one DataFrame build)."""
-        if not isinstance(index_vals, dict):
-            index_vals = {index_name: index_vals}
-        m = len(next(iter(index_vals.values())))
-        gcode = np.repeat([pt[0] for pt in parts], m)
-        out: dict[str, Any] = {}
-        for j, gc in enumerate(gcols):
-            vals = np.empty(len(group_keys), dtype=object)
-            vals[:] = [key[j] for key in group_keys]
-            out[gc] = vals[gcode]
-        if len(parts[0]) == 3:
-            out["test"] = np.repeat([pt[1] for pt in parts], m)
-        for name, vals in index_vals.items():
-            out[name] = np.tile(vals, len(parts))
-        for c in cols:
-            out[c] = np.concatenate([np.asarray(pt[-1][c], dtype=float) for pt in parts])
-            if c == "n":  # counts of pairs
-                out[c] = out[c].astype(np.int64)
-        df = pd.DataFrame(out)
-        for gc in gcols:  # restore the dtype of the group column
-            df[gc] = df[gc].infer_objects()
-        return df
-
-    test_cols = ["statistic", "pvalue", "n", "n_pos"]
-    win_index = {"start": np.array([w[0] for w in wins]), "end": np.array([w[1] for w in wins])}
-    if caar_parts:
-        caar_df = _frame(caar_parts, "rel_day", np.array(rel), ["aar", "caar", "n", "caar_se"])
-    else:
-        caar_df = pd.DataFrame(columns=[*gcols, "rel_day", "aar", "caar", "n", "caar_se"])
-    if daily_parts:
-        daily_df = _frame(daily_parts, "rel_day", np.array(rel), test_cols)
-        tests_df = _frame(test_parts, None, win_index, [*test_cols, "caar"])
-    else:
-        daily_df = pd.DataFrame(columns=[*gcols, "test", "rel_day", *test_cols])
-        tests_df = pd.DataFrame(columns=[*gcols, "test", "start", "end", *test_cols, "caar"])
-
-    placebo_df = None
-    if "placebo" in tests:
-        rows_pl = []
-        for g, dr in placebo_parts:  # dr: (K, n windows) pseudo CAARs
-            k_draws = dr.shape[0]
-            frame = {gc: [group_keys[g][j]] * dr.size for j, gc in enumerate(gcols)}
-            frame.update(
-                {
-                    "draw": np.repeat(np.arange(k_draws), len(wins)),
-                    "start": np.tile(win_index["start"], k_draws),
-                    "end": np.tile(win_index["end"], k_draws),
-                    "caar": dr.ravel(),
-                }
-            )
-            rows_pl.append(pd.DataFrame(frame))
-        cols_pl = [*gcols, "draw", "start", "end", "caar"]
-        placebo_df = pd.concat(rows_pl, ignore_index=True) if rows_pl else pd.DataFrame(columns=cols_pl)
-
-    exc = np.flatnonzero(reason != "")
-    assert len(pdf) + len(exc) == n_req
-
-    def excluded() -> pd.DataFrame:
-        n_est_x = n_est_all[exc]
-        n_miss_x = n_miss_all[exc]
-        _engine_details(detail, reason, eng_bad, n_est_all, n_miss_all, l_nom, min_est, b - a + 1)
-        return pd.DataFrame(
-            {
-                "event_id": np.asarray(_take(pairs["event_id"], exc), dtype=object),
-                "series": np.asarray(_take(pairs["series"], exc), dtype=object),
-                "date": pairs["date"].to_numpy()[exc],
-                "day0": pairs["day0"].to_numpy()[exc],
-                "reason": reason[exc].astype(str),
-                "detail": pd.Series(detail[exc], dtype=object).astype(str).array,
-                "n_est": np.where(n_est_x >= 0, n_est_x, np.nan),
-                "n_missing": np.where(n_miss_x >= 0, n_miss_x, np.nan),
-            },
-            columns=_EXCLUDED_COLS,
-        )
-
-    settings = {
-        "window": (a, b),
-        "estimation": (c, d),
-        "model": model,
-        "benchmark": bench_names,
-        "group_by": gcols,
-        "calendar": calendar,
-        "car_windows": wins,
-        "tests": tests,
-        "overlap": overlap,
-        "min_estimation": min_est,
-        "allow_gaps": allow_gaps,
-        "placebo_draws": placebo_draws,
-        "seed": seed,
-    }
-    return EventStudy(
-        pairs=pdf,
-        ar=ar_frame,
-        car=car_df,
-        caar=caar_df,
-        daily_tests=daily_df,
-        tests=tests_df,
-        excluded=excluded,
-        overlaps=overlaps,
-        settings=settings,
-        n_requested=n_req,
-        placebo_draws=placebo_df,
-        unit=_unit_of(changes),
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-def _benchmark(model, benchmark, changes, idx, columns):
-    """Benchmark matrix (T, k), its names and the benchmark columns of ``changes``."""
-    if model in ("raw", "mean"):
-        if benchmark is not None:
-            raise ConfigError(f"benchmark is only used by model='market' or 'factor' (model={model!r})")
-        return None, [], set()
-    if benchmark is None:
-        raise ConfigError(f"model={model!r} needs benchmark= (a column of changes or a Series on its dates)")
-    cols: set[str] = set()
-    if isinstance(benchmark, pd.Series):
-        frame = benchmark.to_frame(name=str(benchmark.name or "benchmark"))
-    elif isinstance(benchmark, pd.DataFrame):
-        frame = benchmark
-    else:
-        names = [benchmark] if isinstance(benchmark, str) else list(benchmark)
-        missing = [x for x in names if str(x) not in columns]
-        if missing:
-            raise ConfigError(f"benchmark: {missing} not among the columns of changes ({columns})")
-        frame = changes.loc[:, [x for x in changes.columns if str(x) in {str(n) for n in names}]]
-        cols = {str(x) for x in names}
-    if frame.shape[1] == 0:
-        raise ConfigError("benchmark: no column given")
-    if model == "market" and frame.shape[1] != 1:
-        raise ConfigError(f"model='market' takes one benchmark, got {frame.shape[1]}; use model='factor'")
-    fidx = frame.index
-    if isinstance(fidx, pd.DatetimeIndex) and fidx.tz is not None:
-        frame = frame.set_axis(fidx.tz_localize(None))
-    if not frame.index.equals(changes.index):
-        if not isinstance(frame.index, pd.DatetimeIndex):
-            raise InputFormatError("benchmark: a Series/DataFrame benchmark needs a DatetimeIndex")
-        frame = frame.reindex(idx)
-    try:
-        mat = frame.to_numpy(dtype=float, na_value=np.nan)
-    except (ValueError, TypeError):
-        raise InputFormatError("benchmark: values must be numeric") from None
-    mat = np.where(np.isfinite(mat), mat, np.nan)
-    return mat, [str(x) for x in frame.columns], cols
-
-
-def _pairs_from_events(events, changes, columns, bench_cols):
-    """Event rows -> requested event-series pairs (DataFrame with event_id, series, date + extras)."""
-    if not isinstance(events, pd.DataFrame):
-        raise InputFormatError("events: expected a DataFrame with a 'date' or 'timestamp' column")
-    ev = events.reset_index(drop=True).copy()
-    if "event_id" not in ev.columns:
-        ev["event_id"] = [f"E{i + 1}" for i in range(len(ev))]
-    align_reason = align_detail = None
-    if "date" not in ev.columns:
-        if "timestamp" not in ev.columns:
-            raise InputFormatError(
-                f"events: need a 'date' (day 0) or a tz-aware 'timestamp' column; got {list(events.columns)}"
-            )
-        from backtests.calendar import align_events
-
-        try:
-            al = align_events(ev, changes)
-        except NotImplementedError:
-            raise ConfigError(
-                "events with 'timestamp' need backtests.calendar.align_events, which is not available "
-                "in this build; pass a 'date' column (day 0) instead"
-            ) from None
-        al = al.reset_index(drop=True)
-        if "series" not in events.columns and bench_cols:  # as with dates: not the benchmark itself
-            al = al[~al["series"].astype(str).isin(bench_cols)].reset_index(drop=True)
-        al["date"] = pd.to_datetime(al["day0"])
-        align_reason = al["reason"].fillna("").astype(str).to_numpy()
-        align_detail = al["detail"].to_numpy(dtype=object) if "detail" in al else None  # i16 hook
-        ev = al.drop(columns=["day0"])
-        if getattr(ev["date"].dt, "tz", None) is not None:
-            ev["date"] = ev["date"].dt.tz_localize(None)
-        ev["date"] = ev["date"].dt.normalize()
-        pairs = ev
-    else:
-        ev["date"] = _normalise_dates(ev["date"], "date")
-        if "series" in ev.columns:
-            pairs = ev.copy()
-            if not _is_str_col(pairs["series"]):
-                pairs["series"] = pairs["series"].astype(object).where(pairs["series"].notna(), None)
-        else:
-            cols = [x for x in columns if x not in bench_cols]
-            rep = np.repeat(np.arange(len(ev)), len(cols))
-            pairs = ev.iloc[rep].reset_index(drop=True)
-            pairs["series"] = np.tile(np.array(cols, dtype=object), len(ev))
-    if not _is_str_col(pairs["series"]):  # already strings (NaN = missing): nothing to convert
-        vals = pairs["series"].to_numpy(dtype=object)
-        if pd.api.types.infer_dtype(vals, skipna=False) == "string":
-            pairs["series"] = vals
-        else:
-            pairs["series"] = [None if v is None else str(v) for v in vals]
-    n = len(pairs)
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
-    if align_reason is not None:
-        bad = align_reason != ""
-        reason[bad] = align_reason[bad]
-        detail[bad] = "timestamp could not be aligned to a trading day (backtests.calendar.align_events)"
-        if align_detail is not None:  # i16 hook: the gap's dates for day0_in_data_gap
-            detail[bad & (align_detail != "")] = align_detail[bad & (align_detail != "")]
-    return pairs, reason, detail
-
-
-def _engine_details(detail, reason, rows, n_est, n_miss, l_nom, min_est, w_len) -> None:
-    """Detail text of the pairs ``rows`` excluded by the engine (written into ``detail``)."""
-    er = reason[rows]
-    for code, text in (
-        (eng.SHORT_ESTIMATION, f" usable estimation days of {l_nom}, {min_est} required"),
-        (eng.MISSING_IN_WINDOW, f" of {w_len} abnormal returns missing in the event window (allow_gaps=True keeps it)"),
-    ):  # fmt: skip
-        sel = rows[er == code]
-        if len(sel):
-            nums = (n_est if code == eng.SHORT_ESTIMATION else n_miss)[sel]
-            detail[sel] = np.char.add(nums.astype(str), text).astype(object)
-    detail[rows[er == eng.NONPOSITIVE_VARIANCE]] = (
-        "estimation-window residual variance is zero (constant series?)"
-    )
-    detail[rows[er == eng.SINGULAR_BENCHMARK]] = "benchmark has no variation in the estimation window"
-
-
-def _check_unique_pairs(pairs, eid_codes, n_eid, ser_codes, n_ser) -> None:
-    """Raise when an (event_id, series) pair occurs twice (codes -1 = missing, equal)."""
-    if n_eid == len(pairs) and (eid_codes >= 0).all():
-        return  # every event id is distinct
-    key = (eid_codes.astype(np.int64) + 1) * (n_ser + 1) + (ser_codes + 1)
-    dup = pd.Series(key).duplicated(keep=False).to_numpy()
-    if dup.any():
-        ex = pairs.loc[dup, ["event_id", "series"]].head(3).to_dict("records")
-        raise InputFormatError(
-            f"events: {int(dup.sum())} rows repeat an (event_id, series) pair, e.g. {ex}; give each event a "
-            "unique event_id"
-        )
-
-
-def _row_of(valid: np.ndarray, s: np.ndarray, pos: np.ndarray, calendar: str) -> np.ndarray:
-    """Calendar row of position ``pos`` in series ``s``'s calendar."""
-    if calendar == "index":
-        return pos
-    n_obs = valid.sum(axis=0)
-    start = np.concatenate([[0], np.cumsum(n_obs)[:-1]])
-    _, rr = np.nonzero(valid.T)
-    return rr[start[s] + pos]
-
-
-def _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail, defer=True):
-    """Detect overlapping event windows on one series; apply ``overlap``.
-
-    Returns a builder of the ``overlaps`` table (called on first access) and the merged ids.
-    With ``overlap="keep"`` nothing changes for the pairs, so the detection itself waits for
-    the first access to the table."""
-
-    def empty():
-        return pd.DataFrame(columns=_OVERLAP_COLS)
-
-    merged = {} if overlap == "merge" else None
-    if len(cand) < 2:
-        return empty, merged
-    if overlap == "keep" and defer:
-
-        def later(cand=cand, s_arr=s_arr, pos=pos) -> pd.DataFrame:
-            table, _ = _overlaps(pairs, cand, s_arr, pos, a, b, overlap, reason, detail, defer=False)
-            return table()
-
-        return later, merged
-    # by series, then day 0, then input order: one sort of one unique integer key
-    span = int(pos[cand].max()) + 1
-    key = s_arr[cand].astype(np.int64) * span + pos[cand]
-    if (int(s_arr[cand].max()) + 1) * span * len(cand) < 2**62:
-        order = cand[np.argsort(key * len(cand) + np.arange(len(cand)))]
-    else:  # pragma: no cover - astronomically large panels
-        order = cand[np.argsort(key, kind="stable")]
-    ss, pp = s_arr[order], pos[order]
-    touch = (ss[1:] == ss[:-1]) & (pp[1:] - pp[:-1] <= b - a)
-    if not touch.any():
-        return empty, merged
-    i1, i2 = order[:-1][touch], order[1:][touch]
-    log.info("%d overlapping event windows on the same series (overlap=%r)", len(i1), overlap)
-
-    def table(i1=i1, i2=i2, dist=pos[i2] - pos[i1]) -> pd.DataFrame:
-        ii = np.concatenate([i1, i2])
-        eid_12 = np.asarray(_take(pairs["event_id"], ii), dtype=object)
-        d0 = pairs["day0"].to_numpy()
-        return pd.DataFrame(
-            {
-                "series": np.asarray(_take(pairs["series"], i1), dtype=object),
-                "event_id": eid_12[: len(i1)],
-                "other_event_id": eid_12[len(i1) :],
-                "day0": d0[i1],
-                "other_day0": d0[i2],
-                "distance": dist,
-                "action": overlap,
-            },
-            columns=_OVERLAP_COLS,
-        )
-
-    if overlap != "keep":
-        eid = pairs["event_id"].to_numpy()
-        # clusters of chained overlaps: keep the first event of each, exclude the rest
-        new_cluster = np.concatenate([[True], ~touch])
-        cluster = np.cumsum(new_cluster) - 1
-        first = order[new_cluster][cluster]
-        later = ~new_cluster
-        code = "overlap" if overlap == "drop" else "merged"
-        drop = order[later]
-        reason[drop] = code
-        word = "overlaps the window of" if overlap == "drop" else "merged into"
-        detail[drop] = [f"{word} event {eid[f]!r} on the same series" for f in first[later]]
-        if overlap == "merge":
-            for f, x in zip(first[later], drop):
-                merged[f] = f"{merged[f]}+{eid[x]}" if f in merged else f"{eid[f]}+{eid[x]}"
-    return table, merged
-
-
-def _is_str_col(col: pd.Series) -> bool:
-    """True for pandas' default string dtype (NaN for missing)."""
-    return isinstance(col.dtype, pd.StringDtype) and col.dtype.na_value is np.nan
-
-
-def _take(col: pd.Series, idx: np.ndarray):
-    """``col.to_numpy()[idx]`` without turning Arrow-backed strings into Python objects."""
-    if isinstance(col.dtype, pd.StringDtype):
-        return col.array.take(idx)
-    return col.to_numpy()[idx]
-
-
-def _compact_rows(mat: np.ndarray, rows: np.ndarray, step: int = 4096) -> np.ndarray:
-    """``mat[rows]`` for ascending ``rows``, written in place into the first rows of ``mat``.
-
-    Returns a view of ``mat`` (no second matrix: only ``step`` rows are copied at a time).
-    """
-    n = len(rows)
-    if n == mat.shape[0]:
-        return mat
-    for j0 in range(0, n, step):
-        r = rows[j0 : j0 + step]
-        mat[j0 : j0 + len(r)] = mat[r]
-    return mat[:n]
-
-
-def _battery(res, per_pair, ar, day, kl, gl, g, tests, wins, window, l_nom, calendar):
-    """Daily and window test results for one group: its ARs and their per-day statistics
-    ``day`` (:func:`backtests.engine.ar_day_stats`), ``kl`` (rows of its pairs in the kept
-    arrays ``per_pair``) and ``gl`` (rows in the engine arrays); daily SAR statistics come
-    from the engine's group sums."""
-    a, b = window
-    car = per_pair["car"][kl]
-    scar = per_pair["scar"][kl]
-    dof = per_pair["dof"][kl]
-    n = len(gl)
-    acc = res.acc
-    daily: dict[str, dict] = {}
-    windows: dict[str, dict] = {}
-    if "t_cross_section" in tests:
-        daily["t_cross_section"] = st.t_cross_section(None, moments=day)
-        windows["t_cross_section"] = st.t_cross_section(car)
-    if "brown_warner" in tests:
-        daily["brown_warner"], windows["brown_warner"] = st.brown_warner(
-            None, acc["bw_sum"][g], acc["bw_cnt"][g], float(per_pair["n_est"][kl].mean()), wins, a, day
-        )
-    if "patell" in tests:
-        daily["patell"] = st.patell_from_sums(
-            acc["sar_s1"][g], acc["sar_var"][g], acc["sar_n"][g], acc["sar_pos"][g]
-        )
-        windows["patell"] = st.patell(scar, dof)
-    bmp_d = bmp_w = None
-    if "bmp" in tests or "kolari_pynnonen" in tests:
-        bmp_d = st.bmp_from_sums(acc["sar_s1"][g], acc["sar_s2"][g], acc["sar_n"][g], acc["sar_pos"][g])
-        bmp_w = st.bmp(scar)
-    if "bmp" in tests:
-        daily["bmp"], windows["bmp"] = bmp_d, bmp_w
-    if "kolari_pynnonen" in tests:
-        lengths = [w1 - w0 + 1 for (w0, w1) in wins]
-        if calendar == "index" and acc.get("kp_lags") is not None:  # compiled path
-            rd, rw = st.kp_rbar_from_lags(acc["kp_lags"][g], acc["kp_self"][g], l_nom, n, lengths)
-            rd = np.full(b - a + 1, rd)
-        elif calendar == "index":
-            p_rows, a_rows = eng.kp_group(acc, g)
-            rd, rw = st.kp_rbar_delta(a_rows, acc["kp_self"][g], l_nom, n, lengths, p=p_rows)
-            rd = np.full(b - a + 1, rd)
-        else:
-            est_cols = acc["kp_rows"][gl]
-            win_cols = res.rows[gl]
-            ncols = int(max(est_cols.max(initial=0), win_cols.max(initial=0))) + 1
-            rd, rw = st.kp_rbar_pairs(acc["kp_u"][gl], est_cols, win_cols, ncols, wins, a)
-        daily["kolari_pynnonen"] = st.kolari_pynnonen(bmp_d, rd)
-        windows["kolari_pynnonen"] = st.kolari_pynnonen(bmp_w, rw)
-    if "corrado_rank" in tests:
-        dl, wl = [], []
-        for wi in range(len(wins)):
-            dres, wres = st.corrado_rank(acc["rank_sum"][wi][g], acc["rank_cnt"][wi][g], l_nom, n)
-            if wi == 0:
-                dl = dres
-            wl.append(wres)
-        daily["corrado_rank"] = dl
-        windows["corrado_rank"] = {key: np.concatenate([w[key] for w in wl]) for key in wl[0]}
-    if "sign" in tests:
-        daily["sign"] = st.sign(ar)
-        windows["sign"] = st.sign(car)
-    if "generalized_sign" in tests:
-        p_hat = acc["gs_pos"][g] / acc["gs_n"][g] if acc["gs_n"][g] > 0 else np.nan
-        daily["generalized_sign"] = st.generalized_sign(ar, p_hat)
-        windows["generalized_sign"] = st.generalized_sign(car, p_hat)
-    if "wilcoxon" in tests:
-        daily["wilcoxon"] = st.wilcoxon(ar)
-        windows["wilcoxon"] = st.wilcoxon(car)
-    if "placebo" in tests:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            pl = acc["pl_sum"][g] / acc["pl_n"][g][:, None]  # (K, W) pseudo AARs
-        nt = (~np.isnan(ar)).sum(axis=0)
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            daily["placebo"] = st.placebo(np.nanmean(ar, axis=0), pl, nt)
-            obs_w = np.array([np.nanmean(car[:, i]) for i in range(len(wins))])
-        draws_w = np.stack([pl[:, w0 - a : w1 - a + 1].sum(axis=1) for (w0, w1) in wins], axis=1)
-        windows["placebo"] = st.placebo(obs_w, draws_w, (~np.isnan(car)).sum(axis=0))
-        windows["placebo"]["_draws"] = draws_w
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        caar_w = np.array(
-            [np.nanmean(car[:, i]) if (~np.isnan(car[:, i])).any() else np.nan for i in range(len(wins))]
-        )
-    for r in windows.values():
-        r["caar"] = caar_w
-    return daily, windows
+    spec = steps.make_spec(
+        window=window, estimation=estimation, model=model, group_by=group_by, calendar=calendar,
+        car_windows=car_windows, tests=tests, overlap=overlap, allow_gaps=allow_gaps,
+        placebo_draws=placebo_draws, seed=seed,
+    )  # fmt: skip
+    state = steps.StudyState(changes, events, spec, benchmark=benchmark, min_estimation=min_estimation)
+    for _name, step in steps.STEPS:
+        step(state)
+    t = state.tables
+    frames = {name: t.pop(name) for name in _TABLES}  # what is left: tables of extra steps
+    return EventStudy(**frames, settings=state.spec.settings(), n_requested=state.n_req, extra=t)

@@ -9,8 +9,9 @@ missing), draws event-series pairs at random dates (so many windows overlap), an
 1. AR/CAR/CAAR + ``t_cross_section``, ``brown_warner``, ``patell``, ``bmp``;
 2. every test but ``placebo`` (rank tests and ``kolari_pynnonen`` included).
 
-Both engine paths are timed: the compiled numba kernels (``backtests._kernels``, when numba is
-installed) and the numpy fallback (``NEWSBT_NO_NUMBA=1``); the path that ran is printed. Numba's
+Both engine paths are timed: the compiled numba kernels (``backtests._kernels``; numba is
+required) and the numpy block path (``NEWSBT_NO_NUMBA=1``, the factor model's path and the
+cross-check); the path that ran is printed. Numba's
 compilation is excluded from the timings (warm-up call), and reported separately: the first call
 in a fresh process with an empty kernel cache (cold compile) and with the on-disk cache.
 

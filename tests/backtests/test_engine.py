@@ -161,3 +161,100 @@ def test_add_rows_and_group_sums_with_repeated_keys():
         g = keys if n_groups == 6 else np.zeros(50, dtype=np.int64)
         got = eng._group_sums(g, mat, n_groups)
         np.testing.assert_allclose(got, [mat[g == k].sum(axis=0) for k in range(n_groups)], rtol=1e-13)
+
+
+# --- placebo: pseudo-event ARs computed once per (series, day), gathered per draw -----------------
+def _refit_placebo(changes, study, *, window, estimation, model, benchmark, calendar, draws, seed, mkt=None):
+    """The re-fit path, literally: for every draw, every kept pair draws a candidate day of its
+    series (same counter-based draw as the engine), the pseudo pair is fitted again by the naive
+    oracle, and the draw's CAAR is the mean pseudo CAR. Candidates: positions of the series'
+    calendar with the event window inside the data, outside every real event's window, whose
+    pseudo pair the oracle keeps."""
+    from backtests import placebo
+
+    a, b = window
+    data = changes if mkt is None else changes.assign(mkt=mkt)
+    real = study.pairs
+    cand_dates: dict[str, list] = {}
+    for ser in real["series"].unique():
+        col = changes[ser]
+        cal = list(changes.index) if calendar == "index" else list(col.dropna().index)
+        pos_of = {d: i for i, d in enumerate(cal)}
+        real_p = [pos_of[d] for d in real.loc[real["series"] == ser, "day0"]]
+        ps = [p for p in range(max(0, -a), len(cal) - b) if not any(q + a <= p <= q + b for q in real_p)]
+        ev = pd.DataFrame({"event_id": [f"c{p}" for p in ps], "series": ser, "date": [cal[p] for p in ps]})
+        kept, _ = naive_oracle.naive_pairs(
+            data,
+            ev,
+            window=window,
+            estimation=estimation,
+            model=model,
+            benchmark=benchmark,
+            calendar=calendar,
+        )
+        cand_dates[ser] = [(kp["event_id"], float(np.sum(kp["ar"]))) for kp in kept]  # sorted by position
+    out = np.empty(draws)
+    for k in range(draws):
+        cars = []
+        for i, ser in enumerate(real["series"]):
+            cands = cand_dates[ser]
+            cars.append(cands[placebo.pick(np.uint64(seed), k, i, len(cands))][1])
+        out[k] = np.mean(cars)
+    return out
+
+
+@pytest.mark.parametrize("calendar", ["index", "observed"])
+@pytest.mark.parametrize("model", ["mean", "market", "raw"])
+def test_placebo_gather_equals_refit_path(calendar, model):
+    rng = np.random.default_rng(3)
+    idx = pd.bdate_range("2021-01-04", periods=160)
+    mkt = pd.Series(rng.normal(size=160), index=idx)
+    x = rng.normal(size=(160, 2)) + 0.7 * mkt.to_numpy()[:, None]
+    x[rng.random(x.shape) < 0.04] = np.nan
+    ch = pd.DataFrame(x, index=idx, columns=["a", "b"])
+    ev = pd.DataFrame({"series": ["a", "b", "a", "b"], "date": idx[[50, 70, 120, 140]]})
+    kw = {
+        "window": (-2, 3),
+        "estimation": (-40, -5),
+        "model": model,
+        "calendar": calendar,
+        "allow_gaps": True,
+    }
+    bench = {"benchmark": mkt} if model == "market" else {}
+    st = event_study(ch, ev, tests=["placebo"], placebo_draws=25, seed=7, **kw, **bench)
+    assert len(st.excluded) == 0  # the engine's pair number = the row of study.pairs
+    got = st.placebo_draws["caar"].to_numpy()
+    kw.pop("allow_gaps")
+    want = _refit_placebo(ch, st, **kw, benchmark="mkt" if model == "market" else None, draws=25, seed=7,
+                          mkt=mkt if model == "market" else None)  # fmt: skip
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_placebo_draws_do_not_depend_on_threads_or_chunks(monkeypatch):
+    from backtests import placebo
+
+    ch, ev = _placebo_panel()
+    kw = {"window": (-2, 2), "estimation": (-40, -5), "tests": ["placebo"], "placebo_draws": 120, "seed": 1}
+    base = event_study(ch, ev, **kw).placebo_draws
+    monkeypatch.setattr(placebo, "_CAND_CELLS", 50)  # one series per chunk
+    monkeypatch.setattr(placebo.os, "cpu_count", lambda: 1)
+    pd.testing.assert_frame_equal(event_study(ch, ev, **kw).placebo_draws, base)
+    other = event_study(ch, ev, **{**kw, "seed": 2}).placebo_draws
+    assert not np.allclose(other["caar"], base["caar"])
+
+
+def _placebo_panel():
+    rng = np.random.default_rng(5)
+    idx = pd.bdate_range("2021-01-04", periods=200)
+    ch = pd.DataFrame(rng.normal(size=(200, 3)), index=idx, columns=["a", "b", "c"])
+    ev = pd.DataFrame({"date": idx[[60, 100, 150]]})
+    return ch, ev
+
+
+def test_placebo_uniform_is_uniform():
+    from backtests import placebo
+
+    u = np.array([placebo.uniform(np.uint64(11), k, i) for k in range(200) for i in range(50)])
+    assert ((u >= 0) & (u < 1)).all()
+    counts = np.histogram(u, bins=10, range=(0, 1))[0]
+    assert counts.min() > 850 and counts.max() < 1150  # 1000 expected per bin

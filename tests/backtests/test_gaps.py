@@ -157,7 +157,7 @@ def test_day0_never_lies_in_a_gap_larger_than_the_tolerance(holes, events, tol):
 
 
 def _study_with_tolerance(changes, ev, tol):
-    import backtests.study as study_mod
+    import backtests.study_steps as study_mod  # the gaps step of event_study
 
     orig = study_mod.study_gap_rule
 

@@ -724,3 +724,34 @@ def test_end_to_end_with_bundled_market_and_default_theme_book():
     lv = m.levels["usdjpy"].dropna()
     t = tr.loc[("mof-2022-09-22", "usdjpy")]
     assert t["gross_bp"] == pytest.approx(-1e4 * math.log(lv[t["exit"]] / lv[t["entry"]]), rel=1e-9)
+
+
+def test_result_pickles_and_names_its_options_settings():
+    import pickle
+
+    from backtests import load_market
+
+    m = load_market(["usdjpy"], start="2023-01-01", end="2023-12-31", source="sample")
+    ev = pd.DataFrame(
+        {"event_id": ["a", "b"], "date": pd.to_datetime(["2023-03-01", "2023-06-01"]), "direction": [1, -1]}
+    )
+    bt = backtest(m, ev, holding=3, placebo=5, seed=2)
+    back = pickle.loads(pickle.dumps(bt))
+    pd.testing.assert_frame_equal(back.trades, bt.trades)
+    pd.testing.assert_frame_equal(back.stats, bt.stats)
+    assert back.settings == bt.settings
+    assert bt.settings["holding"] == 3 and bt.settings["placebo"] == 5 and bt.settings["seed"] == 2
+    assert not hasattr(bt, "params")  # one name for the options
+
+
+def test_a_broken_theme_book_is_an_error_not_no_view():
+    class Broken:
+        def direction(self, theme, series):
+            raise RuntimeError("book file is corrupt")
+
+    from backtests import load_market
+
+    m = load_market(["usdjpy"], start="2023-01-01", end="2023-12-31", source="sample")
+    ev = pd.DataFrame({"event_id": ["a"], "date": pd.to_datetime(["2023-03-01"]), "theme": ["x"]})
+    with pytest.raises(RuntimeError, match="corrupt"):
+        backtest(m, ev, themes=Broken(), placebo=0)

@@ -590,3 +590,68 @@ def test_kp_window_longer_than_estimation_matches_oracle(calendar):
     _, w = naive_oracle.naive_tests(kept, window=(-2, 12), estimation=(-14, -3))
     got = st.tests.query("test == 'kolari_pynnonen'")["statistic"].to_numpy()
     np.testing.assert_allclose(got, [v[0] for v in w["kolari_pynnonen"]], rtol=1e-9)
+
+
+# --- issue 17: test registry, typed results ---------------------------------------------------------
+def test_registry_adds_a_test_and_the_engine_gets_the_union_of_needs(monkeypatch):
+    from backtests import engine as eng
+    from backtests import tests_registry as reg
+    from signals.errors import ConfigError
+
+    def mean_ar(gi):  # daily: mean AR per day (n = pairs with that day); window: mean CAR
+        daily = {"statistic": np.nanmean(gi.ar, axis=0), "pvalue": np.full(gi.ar.shape[1], np.nan),
+                 "n": (~np.isnan(gi.ar)).sum(axis=0), "n_pos": np.full(gi.ar.shape[1], np.nan)}  # fmt: skip
+        window = {"statistic": np.nanmean(gi.car, axis=0), "pvalue": np.full(len(gi.windows), np.nan),
+                  "n": np.full(len(gi.windows), gi.n), "n_pos": np.full(len(gi.windows), np.nan)}  # fmt: skip
+        return daily, window
+
+    needs_seen = []
+    orig = eng.run_engine
+
+    def spy(*args, **kw):
+        needs_seen.append(kw["need"])
+        return orig(*args, **kw)
+
+    monkeypatch.setattr(eng, "run_engine", spy)
+    reg.register(reg.TestSpec("dummy_mean", frozenset({"bw"}), mean_ar))
+    try:
+        ch, idx = _alternating()
+        ev = pd.DataFrame({"event_id": ["j", "k"], "date": [idx[40], idx[52]]})
+        kw = {"window": (-2, 2), "estimation": (-20, -3)}
+        st = event_study(ch, ev, tests=["dummy_mean", "sign"], **kw)
+        got = st.tests.set_index("test").loc["dummy_mean"]
+        # independent: the mean of the CAR table
+        assert got["statistic"] == pytest.approx(st.car["car"].mean())
+        assert set(st.tests["test"]) == {"dummy_mean", "sign"}
+        assert needs_seen[-1] == frozenset({"bw"})  # sign needs nothing, dummy_mean asked for bw
+        event_study(ch, ev, tests=["kolari_pynnonen", "corrado_rank"], **kw)
+        assert needs_seen[-1] == frozenset({"sar", "kp", "rank"})
+        event_study(ch, ev, tests=["kolari_pynnonen"], calendar="observed", **kw)
+        assert needs_seen[-1] == frozenset({"sar", "kp_pairs"})
+    finally:
+        reg.unregister("dummy_mean")
+    with pytest.raises(ConfigError, match="dummy_mean"):
+        event_study(ch, ev, tests=["dummy_mean"], **kw)
+    with pytest.raises(ConfigError, match="unknown needs"):
+        reg.TestSpec("bad", frozenset({"nope"}), mean_ar)
+    with pytest.raises(ConfigError, match="built-in"):
+        reg.unregister("sign")
+
+
+def test_result_pickles_before_and_after_its_lazy_tables_are_built():
+    import pickle
+
+    ch, idx = _alternating()
+    ev = pd.DataFrame(
+        {"event_id": ["j", "k"], "date": [idx[40], pd.Timestamp("2031-01-02")]}
+    )  # k: after the data
+    fresh = event_study(ch, ev, window=(-2, 2), estimation=(-20, -3), tests=["t_cross_section"])
+    back = pickle.loads(pickle.dumps(fresh))  # nothing built yet: the builders pickle
+    assert "ar" not in back.__dict__ and "excluded" not in back.__dict__
+    pd.testing.assert_frame_equal(back.ar, fresh.ar)
+    pd.testing.assert_frame_equal(back.excluded, fresh.excluded)
+    pd.testing.assert_frame_equal(back.overlaps, fresh.overlaps)
+    assert back.excluded["reason"].tolist() == ["date_outside_data"]
+    again = pickle.loads(pickle.dumps(fresh))  # built: the tables pickle
+    pd.testing.assert_frame_equal(again.ar, fresh.ar)
+    assert back.settings == fresh.settings and back.settings["model"] == "mean"
