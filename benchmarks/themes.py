@@ -1,13 +1,15 @@
 """Theme tagging benchmark: quality on the held-out labelled news, and headlines per second.
 
-Run: ``.venv/bin/python benchmarks/themes.py [--part heldout|dev] [--n 50000] [--repeat 3]``
+Run: ``.venv/bin/python benchmarks/themes.py [--part heldout,heldout2|dev] [--n 50000] [--repeat 3]``
 
 Quality: tags the labelled items of ``data/themes/labels/<part>.csv`` (texts rebuilt from
 ``../shared/data/news``: headline + ~300-character lede, as the annotators read them) with the
 default theme book and prints per theme precision, recall, F1 and stance accuracy (on items both
 the labels and the tagger mark) from :func:`signals.evaluate_themes`, beside a naive keyword
-baseline (a theme word anywhere, stance always +1). The held-out part was scored once, at the end
-of tuning (issue #19); the rules were tuned on the dev part only.
+baseline (a theme word anywhere, stance always +1). Default: both held-out sets — ``heldout``
+(400 items of the first sample, scored after round-1 tuning and again, aggregate only, after
+round 2) and ``heldout2`` (400 other items, two other annotators, scored once after round 2).
+The rules were tuned on the dev part only.
 
 Speed: tags the first ``--n`` real headlines of ``financial_headlines_2017_2020.csv`` (one compiled
 scan for all phrases and rule subjects, clause rules on candidate rows only) and compares with a
@@ -143,7 +145,11 @@ def speed(n: int, repeat: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["heldout", "dev"], default="heldout")
+    ap.add_argument(
+        "--part",
+        default="heldout,heldout2",
+        help="comma-separated: dev, heldout, heldout2 (default both held-out)",
+    )
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-quality", action="store_true", help="speed only")
@@ -152,8 +158,16 @@ def main() -> None:
         sys.exit(
             f"skipped: {SHARED / 'news'} not found (the benchmark needs ../shared/data; set NEWSBT_SHARED_DATA)"
         )
+    parts = [p.strip() for p in args.part.split(",") if p.strip()]
+    bad = [p for p in parts if p not in ("dev", "heldout", "heldout2")]
+    if bad:
+        ap.error(f"--part: unknown part(s) {bad}; choose from dev, heldout, heldout2")
     if not args.no_quality:
-        quality(args.part)
+        for p in parts:
+            if p == "heldout2" and not (REPO / "data" / "themes" / "labels" / "heldout2.csv").is_file():
+                print("\nheldout2: data/themes/labels/heldout2.csv not present yet; skipped")
+                continue
+            quality(p)
     speed(args.n, args.repeat)
 
 

@@ -103,6 +103,9 @@ class Rule:
     strength : float
         Weight of this rule's stance when the stances of several matched rules are summed
         (e.g. 2 for "optimism fades", which reverses a de-escalation cue in the same headline).
+        For a neutral rule (stance 0) it is the weight of neutrality: the summed signed stances
+        must exceed the summed strengths of the matched neutral rules, else the stance is 0
+        (the book's default for a neutral rule is 0: it does not damp).
     """
 
     id: str
@@ -299,7 +302,7 @@ def parse_rule(theme: str, d: object, where: str) -> Rule:
         stance=int(stance),
         negatable=bool(d.get("negatable", True)),
         title_only=bool(d.get("title_only", False)),
-        strength=float(d.get("strength", 1.0)),
+        strength=float(d.get("strength", 1.0 if int(stance) else 0.0)),
         note=str(d.get("note", "")),
     )
 

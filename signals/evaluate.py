@@ -129,8 +129,10 @@ def load_labelled(part: str, news_dir: str | Path) -> tuple[pd.DataFrame, pd.Dat
 
     Parameters
     ----------
-    part : {"dev", "heldout"}
-        ``data/themes/labels/<part>.csv`` (item references and labels only; see the README there).
+    part : {"dev", "heldout", "heldout2"}
+        ``data/themes/labels/<part>.csv`` (item references and labels only; see the README there):
+        the development part, the first held-out part (same sample) and the second held-out set
+        (400 other items, labelled by two other annotators).
     news_dir : str or Path
         The news data folder the items refer to (``shared/data/news``).
 
@@ -153,8 +155,8 @@ def load_labelled(part: str, news_dir: str | Path) -> tuple[pd.DataFrame, pd.Dat
     from signals._paths import data_path
     from signals.errors import InputNotFoundError
 
-    if part not in ("dev", "heldout"):
-        raise InputFormatError(f"part must be 'dev' or 'heldout', got {part!r}")
+    if part not in ("dev", "heldout", "heldout2"):
+        raise InputFormatError(f"part must be 'dev', 'heldout' or 'heldout2', got {part!r}")
     news = Path(news_dir)
     if not news.is_dir():
         raise InputNotFoundError(f"news folder {news} not found (the labelled items are read from it)")

@@ -38,6 +38,10 @@ def _article_frame(article: object) -> pd.DataFrame:
     )
 
 
+def _strength(theme, rule_id: str) -> float:
+    return next((r.strength for r in theme.rules if r.id == rule_id), 0.0)
+
+
 def _rows_for_theme(book: ThemeBook, name: str, text: str, title_end: int) -> list[dict]:
     t = book[name]
     neg = book.negation.compiled()
@@ -133,11 +137,19 @@ def explain(
         if on:
             stances = [r["stance"] for r in rows if r["kind"] == "rule" and r.get("stance")]
             src = "headline" if any(r["where"] == "headline" for r in rows if r["kind"] == "rule") else "lede"
+            damp = [
+                r["id"]
+                for r in rows
+                if r["kind"] == "rule" and r.get("stance") == 0 and _strength(th, r["id"])
+            ]
             why += (
                 f"; stance {stance:+.0f} = sign of the rule stances in the {src} {stances}"
                 if stances
                 else f"; stance {stance:+.0f} (no rule gave one: the theme's default_stance or a neutral rule)"
             )
+            if damp and stances and stance == 0 and sum(stances):
+                why = why.replace(" = sign of", ": the sum of")
+                why += f" is held at 0 by the neutral rule(s) {damp} (their strength is not exceeded)"
         if not on:
             score = sum(r["weight"] for r in rows if r["kind"] in ("rule", "phrase") and r.get("weight"))
         out.append(

@@ -485,11 +485,17 @@ class ThemeBook:
                     hits.append((i, j, rule, *h))
         return hits
 
-    def _stances(self, hits: list[tuple], on: np.ndarray, texts: list[str], title_len: np.ndarray) -> np.ndarray:
-        """Stance per row and theme from the matched rules of the headline, else of the whole text:
-        the sign of the strength-weighted sum of their stances (0 when they cancel or when only
-        neutral rules matched); the theme's ``default_stance`` when no rule matched; 0 where the
-        headline matches the book's ``neutral_headline``; NaN = no theme."""
+    def _stances(
+        self, hits: list[tuple], on: np.ndarray, texts: list[str], title_len: np.ndarray
+    ) -> np.ndarray:
+        """Stance per row and theme from the matched rules of the headline (when one of them gives a
+        stance or is a neutral rule with strength), else of the whole text:
+        the sign of the strength-weighted sum S of their stances, or 0 when S cancels, when only
+        neutral rules matched, or when ``|S|`` does not exceed the summed strengths N of the
+        matched neutral (stance 0) rules ("opposes yen intervention" is a view on an
+        intervention, not one; a neutral rule's strength defaults to 0); the theme's
+        ``default_stance`` when no rule matched; 0 where the headline matches the book's
+        ``neutral_headline``; NaN = no theme."""
         out = np.full(on.shape, np.nan)
         default = np.array([t.default_stance for t in self.themes.values()], dtype=float)
         r, c = np.nonzero(on)
@@ -497,14 +503,16 @@ class ThemeBook:
         acc: dict[tuple[int, int], list[float]] = {}
         for i, j, rule, a, _b, st, _cue in hits:
             if on[i, j]:
-                v = acc.setdefault((i, j), [0.0, 0, 0.0, 0])  # title sum, title n, all sum, all n
-                v[2] += st * rule.strength
-                v[3] += 1
-                if a < title_len[i]:
-                    v[0] += st * rule.strength
-                    v[1] += 1
-        for (i, j), (ts, tn, alls, _n) in acc.items():
-            out[i, j] = np.sign(ts) if tn else np.sign(alls)
+                # title: signed sum, rules, neutral strength; whole text: the same
+                v = acc.setdefault((i, j), [0.0, 0, 0.0, 0.0, 0, 0.0])
+                k = (0, 3) if a < title_len[i] else (3,)
+                for o in k:  # a neutral rule without strength does not make the headline decide
+                    v[o] += st * rule.strength
+                    v[o + 1] += 1 if (st != 0 or rule.strength > 0) else 0
+                    v[o + 2] += rule.strength if st == 0 else 0.0
+        for (i, j), v in acc.items():
+            s_, _n, neutral = v[0:3] if v[1] else v[3:6]
+            out[i, j] = np.sign(s_) if abs(s_) > neutral + 1e-12 else 0.0
         if self.neutral_headline is not None and len(r):
             hit = np.fromiter(
                 (self.neutral_headline.search(texts[i], 0, title_len[i]) is not None for i in r.tolist()),
@@ -583,7 +591,14 @@ def _as_list(v: Any, where: str) -> list:
 def _parse_theme(name: str, d: dict, source: str) -> Theme:
     where = f"theme book {source}: [themes.{name}]"
     known = {
-        "description", "threshold", "phrases", "require", "exclude", "direction", "sentiment_sign", "rules",
+        "description",
+        "threshold",
+        "phrases",
+        "require",
+        "exclude",
+        "direction",
+        "sentiment_sign",
+        "rules",
         "default_stance",
     }
     extra = set(d) - known

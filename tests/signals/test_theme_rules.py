@@ -137,8 +137,9 @@ def test_stance_table(theme, title, want):
 
 
 def test_negation_does_not_reach_across_clauses_or_blocking_verbs():
-    # "not" governs "support", not the intervention: the intervention happened
-    assert stance("yen_intervention", "US did not support Japan's currency intervention") == 1
+    # "not" governs "support", not the intervention: never a denial (-1); a third party's view of
+    # an intervention is neutral (adjudicated labels), the view rule holds it at 0
+    assert stance("yen_intervention", "US did not support Japan's currency intervention") == 0
     # a negation in another clause does not reverse this one
     assert stance("yen_intervention", "Japan intervenes to support yen, but analysts doubt it will last") == 1
     assert stance("tariffs", "Trump imposes tariffs on steel but says he won't hurt allies") == 1
@@ -247,6 +248,94 @@ usdjpy = -1
     assert out["theme_rules"].iloc[0] == ("rate_check.check",)
 
 
+NEUTRAL_BOOK = """[book]
+series = ["usdjpy"]
+[themes.fx]
+description = "intervention"
+default_stance = 1
+[[themes.fx.rules]]
+id = "act"
+subject = 'intervention'
+move = 'yen'
+within = 4
+[[themes.fx.rules]]
+id = "view"
+subject = 'intervention'
+move = 'opposes|criticises'
+order = "move_first"
+within = 4
+weight = 0.0
+stance = 0
+strength = {strength}
+[[themes.fx.rules]]
+id = "bg"
+pattern = 'history'
+weight = 0.0
+stance = 0
+[themes.fx.direction]
+usdjpy = -1
+"""
+
+
+@pytest.mark.parametrize(("strength", "want"), [(0.0, [1.0, 1.0, -1.0]), (1.0, [0.0, 1.0, -1.0])])
+def test_neutral_rule_strength_holds_stance_at_zero(tmp_path, strength, want):
+    """A neutral rule with strength N keeps the stance at 0 unless |signed sum| > N; without a
+    strength it changes nothing; a neutral rule without strength in the headline does not stop
+    the lede's stance from counting."""
+    p = tmp_path / "b.toml"
+    p.write_text(NEUTRAL_BOOK.format(strength=strength), encoding="utf-8")
+    df = pd.DataFrame(
+        {
+            "title": ["Business group opposes yen intervention", "A history of yen intervention", "History"],
+            "body": ["", "", "No intervention in the yen, minister says."],
+        }
+    )
+    out = signals.tag_themes(df, p)
+    assert out["themes"].tolist() == [("fx",)] * 3
+    assert out["fx_stance"].tolist() == want
+
+
+@pytest.mark.parametrize(
+    ("theme", "title", "want"),
+    [
+        # round 2 (dev part): a view on an intervention is neutral, the intervention itself is not
+        ("yen_intervention", "European business lobby opposes Japan's yen intervention", 0),
+        ("yen_intervention", "How will Japan judge the success of its currency intervention?", 0),
+        ("yen_intervention", "Japan intervenes to weaken yen", 1),
+        # tariffs as the object of a raise is an escalation; tariffs raising prices is an impact
+        ("tariffs", "Canada raises duties on U.S. steel", 1),
+        ("tariffs", "Steel tariffs will be raised to 25% next month", 1),
+        ("tariffs", "Tariffs raise appliance prices for shoppers", 0),
+        # tariffs already in force as background are neutral
+        ("tariffs", "Biden reviews the China tariffs imposed by his predecessor", 0),
+    ],
+)
+def test_round2_stance_rules(theme, title, want):
+    out = tag(title)
+    assert theme in out["themes"].iloc[0], out["theme_rules"].iloc[0]
+    assert out[f"{theme}_stance"].iloc[0] == want, out["theme_rules"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("theme", "title", "want"),
+    [
+        ("tariffs", "Markets cheer as trade talks with China resume in Washington", True),
+        ("tariffs", "Vice premier lands in Washington as China trade negotiations begin", True),
+        ("tariffs", "China's trade surplus with the world narrows in May", False),
+        ("tariffs", "U.S. opens import probe into foreign trucks", True),
+        (
+            "treasury_selloff",
+            "Wall Street slips on China trade worries, bonds fall",
+            True,
+        ),  # the comma ends "China ..."
+        ("treasury_selloff", "Rising U.S. bond yields weigh on homebuilders", True),
+        ("treasury_selloff", "Chinese bonds fall as property fears grow", False),
+    ],
+)
+def test_round2_recall_rules(theme, title, want):
+    assert has(theme, title) is want
+
+
 # ----------------------------------------------------------------------------- explain
 def test_explain_shows_rule_words_and_negation():
     e = signals.explain("Kato says Japan is not considering selling Treasuries", only=["treasury_selloff"])
@@ -324,32 +413,37 @@ def test_evaluate_themes_errors():
 
 
 # ----------------------------------------------------------------------------- measured quality
-# Held-out figures measured once at the end of tuning (benchmarks/themes.py --part heldout,
-# adjudicated labels); a change to the default book must not lower them.
-# measured 2 Dec 2026: F1 0.9057 / 0.8788 / 0.9136; stance 100/119 = 0.8403 (floored to 3 decimals)
-HELDOUT_F1 = {"treasury_selloff": 0.905, "tariffs": 0.878, "yen_intervention": 0.913}
-HELDOUT_STANCE_POOLED = 0.840
+# Held-out figures (benchmarks/themes.py, adjudicated labels), measured after the round-2 tuning on
+# the dev part only; a change to the default book must not lower them (floored to 3 decimals).
+# heldout (first sample; round 1 scored it once, round 2 a second time, aggregate only), 2 Dec 2026:
+#   F1 0.9057 / 0.9353 / 0.9136; stance 104/126 = 0.8254
+# heldout2 (400 other items, two other annotators; scored once), 2 Dec 2026:
+#   F1 0.3636 (7 positives) / 0.9593 / 0.4000 (7 positives); stance 77/111 = 0.6937
+HELDOUT = {
+    "heldout": ({"treasury_selloff": 0.905, "tariffs": 0.935, "yen_intervention": 0.913}, 0.825),
+    "heldout2": ({"treasury_selloff": 0.363, "tariffs": 0.959, "yen_intervention": 0.400}, 0.693),
+}
 
 
-@pytest.fixture(scope="module")
-def heldout(shared_data):
-    arts, labels = load_labelled("heldout", shared_data / "news")
-    return evaluate_themes(signals.tag_themes(arts), labels, themes=list(HELDOUT_F1))
-
-
-def test_heldout_f1_does_not_drop(heldout):
-    for theme, f1 in HELDOUT_F1.items():
-        assert heldout.loc[theme, "f1"] >= f1 - 1e-9, (theme, heldout.loc[theme, "f1"])
-    pooled = heldout["stance_correct"].sum() / heldout["stance_n"].sum()
-    assert pooled >= HELDOUT_STANCE_POOLED - 1e-9
+@pytest.mark.parametrize("part", sorted(HELDOUT))
+def test_heldout_f1_does_not_drop(shared_data, part):
+    floors, stance_floor = HELDOUT[part]
+    arts, labels = load_labelled(part, shared_data / "news")
+    ev = evaluate_themes(signals.tag_themes(arts), labels, themes=list(floors))
+    for theme, f1 in floors.items():
+        assert ev.loc[theme, "f1"] >= f1 - 1e-9, (part, theme, ev.loc[theme, "f1"])
+    pooled = ev["stance_correct"].sum() / ev["stance_n"].sum()
+    assert pooled >= stance_floor - 1e-9, (part, pooled)
 
 
 def test_labels_are_references_only():
     """The shipped label files hold item references and labels, never text."""
     from signals._paths import data_path
 
-    for part in ("dev", "heldout"):
+    parts = {}
+    for part in ("dev", "heldout", "heldout2"):
         df = pd.read_csv(data_path("themes", "labels", f"{part}.csv"), dtype=str, keep_default_na=False)
+        parts[part] = set(df["item"])
         assert list(df.columns) == [
             "item",
             "treasury_selloff",
@@ -361,6 +455,6 @@ def test_labels_are_references_only():
         ]
         assert df["item"].str.fullmatch(r"[\w./-]+#\d+").all()
         assert df[["treasury_selloff", "tariffs", "yen_intervention"]].isin(["0", "1"]).all().all()
-    dev = pd.read_csv(data_path("themes", "labels", "dev.csv"), dtype=str)
-    held = pd.read_csv(data_path("themes", "labels", "heldout.csv"), dtype=str)
-    assert not set(dev["item"]) & set(held["item"]) and len(dev) + len(held) >= 1200
+    dev, held, held2 = parts["dev"], parts["heldout"], parts["heldout2"]
+    assert not dev & held and not dev & held2 and not held & held2
+    assert len(dev) + len(held) >= 1200 and len(held2) == 400

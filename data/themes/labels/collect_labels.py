@@ -54,13 +54,42 @@ def kappa(a, b):
     return float("nan") if pe == 1 else (po - pe) / (1 - pe)
 
 
-def main():
+def write_part(path, part, rows):
+    """Write one part (item references and labels only) and print its positives."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(COLS)
+        for r in rows:
+            w.writerow([r[c] for c in COLS])
+    pos = Counter(t for r in rows for t in THEMES if r[t] == "1")
+    print(f"{part}: {len(rows)} items; positives {dict(pos)}")
+
+
+def print_agreement(ann_a, ann_b, common):
+    """Print the agreement table (kappa, raw agreement, positives, stance) of two annotators."""
+    print("| theme | kappa | raw agreement | positives A | positives B | stance agreement (both 1) |")
+    print("|---|---|---|---|---|---|")
+    for t in THEMES:
+        x = [int(ann_a[i][t]) for i in common]
+        y = [int(ann_b[i][t]) for i in common]
+        both = [i for i in common if ann_a[i][t] == ann_b[i][t] == "1"]
+        st = sum(_stance(ann_a[i][f"stance_{t}"]) == _stance(ann_b[i][f"stance_{t}"]) for i in both)
+        agree = sum(p == q for p, q in zip(x, y)) / len(x)
+        print(f"| {t} | {kappa(x, y):.3f} | {agree:.3f} | {sum(x)} | {sum(y)} | {st}/{len(both)} |")
+
+
+def parse_args():
+    """--labels (labelling folder), --final (adjudicated labels), --out (default: this folder)."""
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--labels", default="/work/labels")
     ap.add_argument("--final", default=None)
     ap.add_argument("--out", default=here)
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    a = parse_args()
     split = {}
     for c in range(13):
         with open(os.path.join(a.labels, "chunks", f"chunk_{c:02d}.jsonl"), encoding="utf-8") as fh:
@@ -77,28 +106,14 @@ def main():
         raise SystemExit(f"{len(missing)} items have no label, e.g. {sorted(missing)[:3]}")
     for part in ("dev", "heldout"):
         rows = sorted((r for r in src if split.get(r["item"]) == part), key=lambda r: r["item"])
-        with open(os.path.join(a.out, f"{part}.csv"), "w", encoding="utf-8", newline="") as fh:
-            w = csv.writer(fh, lineterminator="\n")
-            w.writerow(COLS)
-            for r in rows:
-                w.writerow([r[c] for c in COLS])
-        pos = Counter(t for r in rows for t in THEMES if r[t] == "1")
-        print(f"{part}: {len(rows)} items; positives {dict(pos)}")
+        write_part(os.path.join(a.out, f"{part}.csv"), part, rows)
     ann_a = read_annotator(os.path.join(a.labels, "annot_A"))
     ann_b = read_annotator(os.path.join(a.labels, "annot_B"))
     common = sorted(set(ann_a) & set(ann_b))
     if len(common) < 1300:
         print(f"kappa: only {len(common)} items labelled by both annotators; not computed")
         return
-    print("| theme | kappa | raw agreement | positives A | positives B | stance agreement (both 1) |")
-    print("|---|---|---|---|---|---|")
-    for t in THEMES:
-        x = [int(ann_a[i][t]) for i in common]
-        y = [int(ann_b[i][t]) for i in common]
-        both = [i for i in common if ann_a[i][t] == ann_b[i][t] == "1"]
-        st = sum(_stance(ann_a[i][f"stance_{t}"]) == _stance(ann_b[i][f"stance_{t}"]) for i in both)
-        agree = sum(p == q for p, q in zip(x, y)) / len(x)
-        print(f"| {t} | {kappa(x, y):.3f} | {agree:.3f} | {sum(x)} | {sum(y)} | {st}/{len(both)} |")
+    print_agreement(ann_a, ann_b, common)
 
 
 if __name__ == "__main__":
