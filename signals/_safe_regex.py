@@ -72,9 +72,16 @@ def _set_of(op, av):
         return ("pos", frozenset({av, ord(chr(av).lower()), ord(chr(av).upper())}))
     if op is C.IN:
         acc = ("pos", frozenset())
-        if av and av[0][0] is C.NEGATE:
-            chars = {x for o, x in av[1:] if o is C.LITERAL}
-            return ("neg", frozenset(chars)) if len(chars) == len(av) - 1 else None
+        if av and av[0][0] is C.NEGATE:  # [^...]: every character but literals and \s
+            chars: set[int] = set()
+            for o, x in av[1:]:
+                if o is C.LITERAL:
+                    chars |= {x, ord(chr(x).lower()), ord(chr(x).upper())}
+                elif o is C.CATEGORY and x is C.CATEGORY_SPACE:
+                    chars |= _SPACE
+                else:
+                    return None
+            return ("neg", frozenset(chars))
         for iop, iav in av:
             if iop is C.LITERAL:
                 part = ("pos", frozenset({iav, ord(chr(iav).lower()), ord(chr(iav).upper())}))

@@ -21,6 +21,7 @@ REFUSED = [
     r"(a|ab)*c",  # the parser factors it into a(?:|b): caught as a non-prefix-free word set
     r"(?:x|xx)+y",
     r"(?:(?:us|u\.?s\.?) )*yields",  # "us " two ways: 2^n parses of "us us us ..."
+    r"(?:[^,]+ ){0,2}x",  # the class also matches the space that ends each word
 ]
 ACCEPTED = [
     r"yields? (?:jump|surge)",
@@ -32,6 +33,7 @@ ACCEPTED = [
     r"sell-?offs?|routs?",
     # a repeat over a finite prefix-free set of words parses a text one way only
     r"(?:(?:u\.?s\.?|treasury|treasuries|bond|government bond|10-year) )*yields?",
+    r"(?:[^\s,]+ ){0,2}bonds",  # each word ends at the first space: one parse
 ]
 
 
