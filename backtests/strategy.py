@@ -642,7 +642,9 @@ class BacktestResult:
         if len(self.skipped):
             counts = self.skipped["reason"].value_counts()
             lines.append("  not traded: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
-        return "\n".join(lines)
+        from backtests import _bt_units  # [honest answers] hook B2: per-kind / risk-unit headline
+
+        return "\n".join(_bt_units.finalize_summary(lines, self))
 
     def plot(self, **kw: Any) -> Any:
         """Equity curve, drawdown and placebo band (matplotlib Figure; see ``plots.plot_backtest``)."""
@@ -1291,7 +1293,7 @@ def backtest(
         "annualisation_days": ANNUALISATION,
         "series": all_series,
     }
-    return BacktestResult(
+    result = BacktestResult(
         positions=positions,
         pnl=pnl,
         gross=gross,
@@ -1303,6 +1305,9 @@ def backtest(
         skipped=skipped_df,
         params=params,
     )
+    from backtests import _bt_units  # [honest answers] hook B1: per-kind and risk-unit stats, bets
+
+    return _bt_units.attach(result, chg_df)
 
 
 def align_events_strict(events: pd.DataFrame, market: Any) -> pd.DataFrame:

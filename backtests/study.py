@@ -97,7 +97,8 @@ class EventStudy:
     ar = _Table()
     excluded = _Table()
     overlaps = _Table()
-    _LAZY = ("ar", "excluded", "overlaps")
+    headline = _Table()  # [honest answers] hook 4/5: headline (lazy), confounders, notes, event()
+    _LAZY = ("ar", "excluded", "overlaps", "headline")
 
     def __init__(self, **frames: Any) -> None:
         self.pairs: pd.DataFrame = frames["pairs"]
@@ -112,6 +113,10 @@ class EventStudy:
         self.n_requested: int = frames["n_requested"]
         self.placebo_draws: pd.DataFrame | None = frames.get("placebo_draws")
         self.unit: str | None = frames.get("unit")
+        if "headline" in frames:  # [honest answers] hook 4/5 (else set by answers.finish)
+            self.headline = frames["headline"]
+        self.confounders: pd.DataFrame = frames.get("confounders", pd.DataFrame())
+        self.notes: list[str] = list(frames.get("notes", []))
 
     def __getstate__(self) -> dict:
         for name in self._LAZY:  # pickle the tables, not their builders
@@ -142,41 +147,25 @@ class EventStudy:
         t["sig"] = stars
         return t
 
-    def summary(self) -> str:
-        """Compact text summary: pairs kept/excluded, CAAR per window and the test table with stars
-        (``*`` p < 0.1, ``**`` p < 0.05, ``***`` p < 0.01)."""
-        s = self.settings
-        lines = [
-            f"Event study: model={s['model']}, window={s['window']}, estimation={s['estimation']}, "
-            f"calendar={s['calendar']}",
-            f"pairs: {len(self.pairs)} kept, {len(self.excluded)} excluded of {self.n_requested} requested",
-        ]
-        if len(self.excluded):
-            counts = self.excluded["reason"].value_counts()
-            lines.append("excluded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        if len(self.overlaps):
-            lines.append(f"overlapping windows: {len(self.overlaps)} (overlap={s['overlap']!r})")
-        if len(self.tests):
-            t = self._tests_table()
-            gcols = s["group_by"] or []
-            show = [*gcols, "test", "start", "end", "statistic", "pvalue", "n", "sig"]
-            fmt = t[show].to_string(
-                index=False,
-                formatters={"statistic": "{:8.3f}".format, "pvalue": "{:7.4f}".format, "n": "{:.0f}".format},
-            )
-            lines.append(fmt)
-            lines.append("* p<0.1  ** p<0.05  *** p<0.01 (two-sided)")
-        cw = self.car.groupby([*(s["group_by"] or []), "start", "end"], dropna=False)["car"].mean()
-        if len(cw):
-            lines.append("CAAR: " + "; ".join(f"{k}: {v:.4g}" for k, v in cw.items()))
-        return "\n".join(lines)
+    def event(self, event_id: Any, market: Any = None) -> pd.DataFrame:
+        """Single-event view (see :func:`backtests.answers.event_view`); ``market`` adds levels."""
+        from backtests import answers  # [honest answers] hook 4/5
+
+        return answers.event_view(self, self._call, event_id, market=market)
+
+    def summary(self, all_tests: bool = False) -> str:
+        """Compact text summary: settings, pairs kept/excluded, confounders and the headline table
+        (one test per cell, p and q; see :mod:`backtests.headline`); ``all_tests`` adds the battery."""
+        from backtests import answers  # [honest answers] hook 5/5: summary from the headline
+
+        return answers.summary_text(self, all_tests)
 
     def __repr__(self) -> str:
         return f"<EventStudy {len(self.pairs)} pairs, {len(self.excluded)} excluded>"
 
     def _repr_html_(self) -> str:
         head = html.escape(self.summary().split("\n")[1])
-        tab = self._tests_table().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        tab = self.headline.to_html(index=False, float_format=lambda v: f"{v:.4g}")  # [honest answers]
         return f"<div><p><b>EventStudy</b>: {head}</p>{tab}</div>"
 
     def plot(self, kind: str = "caar", **kw: Any):
@@ -241,10 +230,10 @@ def event_study(
     *,
     window: tuple[int, int] = (-5, 10),
     estimation: tuple[int, int] = (-120, -11),
-    model: str = "mean",
+    model: str = "raw",  # [honest answers] default: raw (was "mean")
     benchmark: str | Sequence[str] | pd.Series | pd.DataFrame | None = None,
     group_by: str | Sequence[str] | None = None,
-    calendar: str = "index",
+    calendar: str = "observed",  # [honest answers] default: observed (was "index")
     car_windows: Sequence[tuple[int, int]] | None = None,
     tests: Sequence[str] | None = None,
     overlap: str = "keep",
@@ -252,6 +241,10 @@ def event_study(
     allow_gaps: bool = False,
     placebo_draws: int = 1000,
     seed: int = 0,
+    confounders: str | dict = "flag",  # [honest answers] hook 1/5: new keyword arguments
+    releases: Any = None,
+    adjust: str = "bh",
+    bins: Any = None,
 ) -> EventStudy:
     """Event study of ``changes`` around ``events``: abnormal returns, CARs and a test battery.
 
@@ -293,6 +286,19 @@ def event_study(
         Pseudo-event sets for the ``placebo`` test.
     seed : int
         Seed of the placebo draws.
+    confounders : {"flag", "exclude", "ignore"} or dict
+        Scheduled macro releases inside each event window (``study.confounders``, see
+        :mod:`backtests.confounders`): list them (default), also exclude the pairs concerned
+        (reason ``confounded``; ``{"policy": "exclude", "days": (d0, d1)}`` restricts the days),
+        or skip. [honest answers]
+    releases : DataFrame, str or Path, optional
+        The release calendar (default :func:`backtests.macro_calendar`; a CSV of your own releases
+        is read with :func:`backtests.macro.read_releases`).
+    adjust : {"bh", "holm", "none"}
+        Multiple-testing adjustment of the headline p-values over every cell (``study.headline``).
+    bins : int, list of float or dict, optional
+        Binning of continuous ``group_by`` columns (:mod:`backtests.grouping`; default: VADER
+        thresholds for ``sentiment``, terciles otherwise).
 
     Returns
     -------
@@ -322,6 +328,11 @@ def event_study(
     InputFormatError
         Malformed ``changes`` or ``events``.
     """
+    # [honest answers] hook 2/5: bin continuous group columns, split kind-mixing groups; keep the call
+    from backtests import answers, grouping
+
+    events, group_by, _notes = grouping.prepare(events, changes, group_by, bins, benchmark)
+    _call = {k: v for k, v in locals().items() if not k.startswith("_") and k not in ("answers", "grouping")}
     # ---------------------------------------------------------------- options
     a, b = _check_range("window", window)
     c, d = _check_range("estimation", estimation)
@@ -715,7 +726,7 @@ def event_study(
         "placebo_draws": placebo_draws,
         "seed": seed,
     }
-    return EventStudy(
+    study = EventStudy(
         pairs=pdf,
         ar=ar_frame,
         car=car_df,
@@ -729,6 +740,7 @@ def event_study(
         placebo_draws=placebo_df,
         unit=_unit_of(changes),
     )
+    return answers.finish(study, _call, _notes)  # [honest answers] hook 3/5: confounders, headline, warning
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ def test_hand_computed_raw_model_and_weekend_event():
 def test_constant_series_is_excluded_not_crashing():
     idx = pd.bdate_range("2023-01-02", periods=60)
     ch = pd.DataFrame({"flat": 0.25, "zero": 0.0}, index=idx)
-    st = event_study(ch, pd.DataFrame({"date": [idx[40]]}), window=(-1, 1), estimation=(-20, -3))
+    st = event_study(
+        ch, pd.DataFrame({"date": [idx[40]]}), window=(-1, 1), estimation=(-20, -3), model="mean"
+    )
     assert set(st.excluded["reason"]) == {"nonpositive_variance"}
     assert len(st.pairs) == 0 and len(st.excluded) == 2
     assert st.tests.empty
@@ -93,7 +95,7 @@ def test_every_exclusion_reason_and_count_identity():
                      idx[70], idx[100], idx[90]],
         }
     )  # fmt: skip
-    st = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5))
+    st = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5), calendar="index")
     got = dict(zip(st.excluded["event_id"], st.excluded["reason"]))
     assert got == {
         "unknown": "unknown_series",
@@ -110,7 +112,7 @@ def test_every_exclusion_reason_and_count_identity():
     short = st.excluded.set_index("event_id").loc["short"]
     assert short["n_est"] == 6  # rows 30..65, of which 30..59 are missing
     # allow_gaps keeps the pair and sums the available days
-    st2 = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5), allow_gaps=True)
+    st2 = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5), allow_gaps=True, calendar="index")
     assert "gap" in set(st2.pairs["event_id"])
     r = st2.car.query("event_id == 'gap'").iloc[0]
     assert r["n_days"] == 5
@@ -135,7 +137,7 @@ def test_caar_se_matches_direct_computation(allow_gaps):
     )
     st = event_study(
         ch, ev, window=(-3, 4), estimation=(-60, -5), model="mean", group_by="grp",
-        allow_gaps=allow_gaps, min_estimation=30, tests=["t_cross_section"],
+        allow_gaps=allow_gaps, min_estimation=30, tests=["t_cross_section"], calendar="index",
     )  # fmt: skip
     assert "caar_se" in st.caar.columns
     if allow_gaps:
@@ -185,7 +187,7 @@ def small_panels(draw):
     return ch, ev
 
 
-KW = {"window": (-2, 3), "estimation": (-40, -4), "car_windows": [(0, 1)]}
+KW = {"window": (-2, 3), "estimation": (-40, -4), "car_windows": [(0, 1)], "model": "mean"}
 
 
 @given(small_panels(), hst.floats(-1e3, 1e3))
@@ -358,7 +360,8 @@ def test_result_api(monkeypatch):
     text = st.summary()
     assert "3 kept, 3 excluded of 6 requested" in text
     assert "window_outside_data 3" in text
-    assert "***" in text
+    # issue 18: stars from the headline's q only, never for n_eff < 3 (one event here)
+    assert "stars from q only" in text and (st.headline["stars"] == "").all()
     assert "<table" in st._repr_html_()
     calls = {}
     fake = types.ModuleType("backtests.plots")
@@ -475,7 +478,14 @@ def test_size_on_null_data(design):
     )
     tests = list(NO_PLACEBO)
     st = event_study(
-        ch, ev, window=(-5, 5), estimation=(-100, -11), car_windows=[(-1, 1)], group_by="study", tests=tests
+        ch,
+        ev,
+        window=(-5, 5),
+        estimation=(-100, -11),
+        car_windows=[(-1, 1)],
+        group_by="study",
+        tests=tests,
+        calendar="index",  # complete panel: same sessions; the observed-calendar KP path is O(pairs^2) memory
     )
     w = st.tests.query("start == -1 and end == 1")
     rate = w.groupby("test")["pvalue"].apply(lambda p: float((p < 0.05).mean()))
