@@ -14,6 +14,7 @@ from backtests.errors import (
     NoDataInRangeError,
     UnknownSeriesError,
 )
+from backtests.macro import macro_calendar  # [honest answers] scheduled releases (confounders)
 from backtests.market import (
     Market,
     SeriesSpec,
@@ -52,6 +53,7 @@ __all__ = [
     "list_series",
     "load_interventions",
     "load_market",
+    "macro_calendar",
     "register_series",
     "to_changes",
     "write_report",

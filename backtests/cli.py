@@ -226,11 +226,11 @@ def _write_events(ev, n_articles: int, output: str | None) -> int:
     return EXIT_OK
 
 
-def _load_market(args: argparse.Namespace):
+def _load_market(args: argparse.Namespace, start=None):
     import backtests
 
     return backtests.load_market(
-        args.series, start=args.start, end=args.end, source=args.source, files=args.files,
+        args.series, start=args.start if start is None else start, end=args.end, source=args.source, files=args.files,
         date_format=args.date_format,
     )  # fmt: skip
 
@@ -250,7 +250,7 @@ def _cmd_study(args: argparse.Namespace) -> int:
         group_by=args.group_by,
         calendar="observed",
     )
-    print(study.summary())
+    print(study.summary(all_tests=args.all_tests))  # [honest answers] headline; --all-tests: battery
     if args.out:
         with _run_lock(Path(args.out)):
             backtests.write_report(study, None, args.out, market=market, events=events, title="newsbt study")
@@ -262,7 +262,9 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     import backtests
 
     events = _events_from_args(args)
-    market = _load_market(args)
+    from backtests._bt_units import default_start  # period from one estimation window before the first event
+
+    market = _load_market(args, start=args.start if args.start is not None else default_start(events))
     bt = backtests.backtest(market, events, holding=args.holding, cost_bp=args.cost_bp)
     print(bt.summary())
     if args.out:
@@ -310,7 +312,7 @@ EXAMPLES = {
     "demo": "newsbt demo --out /tmp/newsbt-demo",
     "run": "newsbt run study.toml --as-of 2025-05-09",
     "events": "newsbt events data/news/*.jsonl --themes my_book.toml -o events.csv",
-    "study": "newsbt study --events events.csv --series ust_10y jgb_10y usdjpy --window=-5,10 --model mean",
+    "study": "newsbt study --events events.csv --series ust_10y jgb_10y usdjpy --window=-5,10 --model raw",
     "backtest": "newsbt backtest --events events.csv --series usdjpy --holding 5 --cost-bp 0.5",
     "fetch": "newsbt fetch ust_10y usdjpy --start 2024-01-01 --end 2025-06-30",
     "import": "newsbt import DGS10.csv --format fred --series ust_10y",
@@ -389,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=(-120, -11),
         help="estimation window c,d; write --estimation=-120,-11",
     )
-    s.add_argument("--model", default="mean", choices=["raw", "mean", "market", "factor"])
+    s.add_argument("--model", default="raw", choices=["raw", "mean", "market", "factor"])  # [honest answers]
+    s.add_argument("--all-tests", action="store_true", help="also print the full test battery (unadjusted p)")
     s.add_argument("--benchmark", default=None, help="benchmark series for --model market")
     s.add_argument("--group-by", nargs="*", default=["theme", "series"], help="grouping columns")
 

@@ -74,7 +74,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "study": {
         "window": (_LIST, [-5, 10], "event window [a, b] in trading days"),
         "estimation": (_LIST, [-120, -11], "estimation window [c, d], d < a"),
-        "model": (_STR, "mean", "raw | mean | market | factor"),
+        "model": (_STR, "raw", "raw | mean | market | factor"),  # [honest answers] default raw
         "benchmark": ((str, list), None, "benchmark column(s) for market/factor models"),
         "group_by": (_LIST, ["theme"], "grouping columns (theme, series, sentiment_bucket, direction)"),
         "car_windows": (_LIST, [[0, 0], [0, 1], [-1, 1], [0, 5]], "extra CAR windows"),

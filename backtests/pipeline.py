@@ -283,7 +283,7 @@ def run_interventions(cfg, res: RunResult) -> None:
         ev_study,
         window=tuple(iv["window"]),
         estimation=tuple(iv["estimation"]),
-        model="mean",
+        model="raw",  # [honest answers] the macro convention for yields and FX
         group_by=["jpy_direction", "series"],
         calendar="observed",
         car_windows=[(0, 0), (0, 1), (-1, 1), (0, 5)],

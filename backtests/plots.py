@@ -465,10 +465,11 @@ def plot_car_heatmap(
     -------
     matplotlib.figure.Figure
     """
-    from backtests.verdict import headline_from_tests, pick_window
+    from backtests.verdict import headline_from_tests, pick_window, with_group
 
     unit = _unit(study)
     h = headline if headline is not None else getattr(study, "headline", None)
+    h = with_group(h) if h is not None else None
     stand_in = h is None
     if stand_in:
         h = headline_from_tests(study)

@@ -28,8 +28,8 @@ ORDER = (
     "interventions",
     "backtest",
     "data",
+    "notes",  # run notes (article ledger, rejects) belong with data and method
     "excluded",
-    "notes",
 )
 _EVENT_COLS = ("event_id", "theme", "timestamp", "n_articles", "sentiment", "headline")
 
@@ -91,7 +91,7 @@ def headline_of(study) -> tuple[pd.DataFrame | None, bool]:
     """The study's headline table and whether it is the stand-in (TODO(#18): drop the stand-in)."""
     h = getattr(study, "headline", None)
     if isinstance(h, pd.DataFrame):
-        return h, False
+        return vd.with_group(h), False
     return (vd.headline_from_tests(study), True) if study is not None and len(study.tests) else (None, True)
 
 

@@ -245,6 +245,12 @@ class BacktestResult:
         ``event_id, series, rule, reason, detail``: every event (or event-series pair) not traded.
     settings : dict
         The arguments used (holding, cost_bp, combine, position_cap, placebo, seed, rules).
+    stats_units : DataFrame
+        Per series, per kind (``yield``: bp of yield, ``fx``: bp of log return; never summed across
+        kinds) and a cross-asset total in risk units (1 = one estimation-window daily sd), with
+        distinct bets, per-bet hit rate, mean and t, and a Sharpe that states its exposure.
+    bets : DataFrame
+        One row per distinct bet (offsetting trades in one series and session netted).
     """
 
     positions: pd.DataFrame
@@ -257,6 +263,10 @@ class BacktestResult:
     placebo_paths: pd.DataFrame
     skipped: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    #: statistics per series, per kind (yield bp, fx bp) and a cross-asset total in risk units
+    stats_units: pd.DataFrame | None = None
+    #: distinct bets (offsetting trades in one series and session netted) with their P&L
+    bets: pd.DataFrame | None = None
 
     @property
     def equity(self) -> pd.Series:
@@ -305,7 +315,9 @@ class BacktestResult:
         if len(self.skipped):
             counts = self.skipped["reason"].value_counts()
             lines.append("  not traded: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
-        return "\n".join(lines)
+        from backtests import _bt_units  # per-kind / risk-unit headline, never bp summed across kinds
+
+        return "\n".join(_bt_units.finalize_summary(lines, self))
 
     def plot(self, **kw: Any) -> Any:
         """Equity curve, drawdown and placebo band (matplotlib Figure; see ``plots.plot_backtest``)."""
@@ -483,8 +495,11 @@ def backtest(
         "placebo": int(placebo), "seed": seed, "stop_loss_bp": stop_loss_bp, "take_profit_bp": take_profit_bp,
         "rules": [dataclasses.asdict(r) for r in rule_list], "annualisation_days": ANNUALISATION, "series": all_series,
     }  # fmt: skip
-    return BacktestResult(positions=positions, pnl=pnl, gross=gross, costs=costs, trades=trades, stats=stats,
-                          placebo=placebo_df, placebo_paths=placebo_paths, skipped=skipped_df, settings=settings)  # fmt: skip
+    result = BacktestResult(positions=positions, pnl=pnl, gross=gross, costs=costs, trades=trades, stats=stats,
+                            placebo=placebo_df, placebo_paths=placebo_paths, skipped=skipped_df, settings=settings)  # fmt: skip
+    from backtests import _bt_units  # statistics per kind and in risk units, distinct bets
+
+    return _bt_units.attach(result, mk.changes)
 
 
 def align_events_strict(events: pd.DataFrame, market: Any) -> pd.DataFrame:

@@ -106,6 +106,11 @@ class EventStudy:
         self.unit = unit
         self.extra = dict(extra or {})
         self._builders: dict[str, Table] = {"ar": ar, "excluded": excluded, "overlaps": overlaps}
+        # honest answers (set by backtests.answers.finish): scheduled releases inside the windows,
+        # notes on grouping, and the call the headline and the single-event view re-use
+        self.confounders: pd.DataFrame = pd.DataFrame()
+        self.notes: list[str] = []
+        self._call: dict[str, Any] | None = None
 
     def _table(self, name: str) -> pd.DataFrame:
         value = self._builders.pop(name)
@@ -125,6 +130,23 @@ class EventStudy:
     def overlaps(self) -> pd.DataFrame:
         """Pairs of events on one series whose event windows overlap."""
         return self._table("overlaps")
+
+    @cached_property
+    def headline(self) -> pd.DataFrame:
+        """One row per group x series x CAR window: the test chosen by the documented rule, ``n``,
+        ``n_eff``, p, q (multiple-testing adjusted over every cell) and stars from q only
+        (:mod:`backtests.headline`)."""
+        from backtests import answers
+
+        return answers.headline_of(self)
+
+    def event(self, event_id: Any, market: Any = None) -> pd.DataFrame:
+        """Single-event view (:func:`backtests.answers.event_view`): per series and CAR window the
+        raw move (bp), its size in estimation-window sd units, AR/CAR under the model, the placebo
+        p-value and the confounders; ``market`` adds the levels before and after."""
+        from backtests import answers
+
+        return answers.event_view(self, self._call, event_id, market=market)
 
     # -- presentation -----------------------------------------------------------------------------
     def to_frames(self) -> dict[str, pd.DataFrame]:
@@ -150,41 +172,19 @@ class EventStudy:
         t["sig"] = stars
         return t
 
-    def summary(self) -> str:
-        """Compact text summary: pairs kept/excluded, CAAR per window and the test table with stars
-        (``*`` p < 0.1, ``**`` p < 0.05, ``***`` p < 0.01)."""
-        s = self.settings
-        lines = [
-            f"Event study: model={s['model']}, window={s['window']}, estimation={s['estimation']}, "
-            f"calendar={s['calendar']}",
-            f"pairs: {len(self.pairs)} kept, {len(self.excluded)} excluded of {self.n_requested} requested",
-        ]
-        if len(self.excluded):
-            counts = self.excluded["reason"].value_counts()
-            lines.append("excluded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-        if len(self.overlaps):
-            lines.append(f"overlapping windows: {len(self.overlaps)} (overlap={s['overlap']!r})")
-        if len(self.tests):
-            t = self._tests_table()
-            gcols = s["group_by"] or []
-            show = [*gcols, "test", "start", "end", "statistic", "pvalue", "n", "sig"]
-            fmt = t[show].to_string(
-                index=False,
-                formatters={"statistic": "{:8.3f}".format, "pvalue": "{:7.4f}".format, "n": "{:.0f}".format},
-            )
-            lines.append(fmt)
-            lines.append("* p<0.1  ** p<0.05  *** p<0.01 (two-sided)")
-        cw = self.car.groupby([*(s["group_by"] or []), "start", "end"], dropna=False)["car"].mean()
-        if len(cw):
-            lines.append("CAAR: " + "; ".join(f"{k}: {v:.4g}" for k, v in cw.items()))
-        return "\n".join(lines)
+    def summary(self, all_tests: bool = False) -> str:
+        """Compact text summary: settings, pairs kept/excluded, confounders and the headline table
+        (one test per cell, p and q; see :mod:`backtests.headline`); ``all_tests`` adds the battery."""
+        from backtests import answers
+
+        return answers.summary_text(self, all_tests)
 
     def __repr__(self) -> str:
         return f"<EventStudy {len(self.pairs)} pairs, {len(self.excluded)} excluded>"
 
     def _repr_html_(self) -> str:
         head = html.escape(self.summary().split("\n")[1])
-        tab = self._tests_table().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        tab = self.headline.to_html(index=False, float_format=lambda v: f"{v:.4g}")
         return f"<div><p><b>EventStudy</b>: {head}</p>{tab}</div>"
 
     def plot(self, kind: str = "caar", **kw: Any):
@@ -217,10 +217,10 @@ def event_study(
     *,
     window: tuple[int, int] = (-5, 10),
     estimation: tuple[int, int] = (-120, -11),
-    model: str = "mean",
+    model: str = "raw",
     benchmark: str | Sequence[str] | pd.Series | pd.DataFrame | None = None,
     group_by: str | Sequence[str] | None = None,
-    calendar: str = "index",
+    calendar: str = "observed",
     car_windows: Sequence[tuple[int, int]] | None = None,
     tests: Sequence[str] | None = None,
     overlap: str = "keep",
@@ -228,6 +228,10 @@ def event_study(
     allow_gaps: bool = False,
     placebo_draws: int = 1000,
     seed: int = 0,
+    confounders: str | dict = "flag",
+    releases: Any = None,
+    adjust: str = "bh",
+    bins: Any = None,
 ) -> EventStudy:
     """Event study of ``changes`` around ``events``: abnormal returns, CARs and a test battery.
 
@@ -269,6 +273,19 @@ def event_study(
         Pseudo-event sets for the ``placebo`` test.
     seed : int
         Seed of the placebo draws.
+    confounders : {"flag", "exclude", "ignore"} or dict
+        Scheduled macro releases inside each event window (``study.confounders``, see
+        :mod:`backtests.confounders`): list them (default), also exclude the pairs concerned
+        (reason ``confounded``; ``{"policy": "exclude", "days": (d0, d1)}`` restricts the days),
+        or skip.
+    releases : DataFrame, str or Path, optional
+        The release calendar (default :func:`backtests.macro_calendar`; a CSV of your own releases
+        is read with :func:`backtests.macro.read_releases`).
+    adjust : {"bh", "holm", "none"}
+        Multiple-testing adjustment of the headline p-values over every cell (``study.headline``).
+    bins : int, list of float or dict, optional
+        Binning of continuous ``group_by`` columns (:mod:`backtests.grouping`; default: VADER
+        thresholds for ``sentiment``, terciles otherwise).
 
     Returns
     -------
@@ -300,6 +317,10 @@ def event_study(
     InputFormatError
         Malformed ``changes`` or ``events``.
     """
+    from backtests import answers, grouping
+
+    events, group_by, notes = grouping.prepare(events, changes, group_by, bins, benchmark)
+    call = {k: v for k, v in locals().items() if k not in ("answers", "grouping", "notes")}
     spec = steps.make_spec(
         window=window, estimation=estimation, model=model, group_by=group_by, calendar=calendar,
         car_windows=car_windows, tests=tests, overlap=overlap, allow_gaps=allow_gaps,
@@ -310,4 +331,5 @@ def event_study(
         step(state)
     t = state.tables
     frames = {name: t.pop(name) for name in _TABLES}  # what is left: tables of extra steps
-    return EventStudy(**frames, settings=state.spec.settings(), n_requested=state.n_req, extra=t)
+    study = EventStudy(**frames, settings=state.spec.settings(), n_requested=state.n_req, extra=t)
+    return answers.finish(study, call, notes)  # confounders, headline, exclusion warning

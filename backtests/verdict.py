@@ -102,6 +102,17 @@ def confounder_phrases(confounders: pd.DataFrame | None, event_id) -> list[str]:
     return out
 
 
+def _one_window(view: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of one CAR window of a single-event view (day 0 alone when the study has that
+    window, else days 0 to 1, else the first window) and how to say it."""
+    if not {"start", "end"} <= set(view.columns):
+        return view, "on day 0"
+    wins = list(dict.fromkeys(zip(view["start"].astype(int), view["end"].astype(int))))
+    a, b = next((w for w in ((0, 0), (0, 1)) if w in wins), wins[0]) if wins else (0, 0)
+    rows = view[(view["start"] == a) & (view["end"] == b)]
+    return rows, "on day 0" if (a, b) == (0, 0) else f"over days {a} to {b}"
+
+
 def event_sentences(
     view: pd.DataFrame, *, confounders: pd.DataFrame | None = None, event_id=None, model: str | None = None
 ) -> list[str]:
@@ -111,6 +122,7 @@ def event_sentences(
     normal day (placebo p 0.230)." With ``model``, a first sentence says what "abnormal" means.
     """
     check_columns(view, ("series", "change_bp", "placebo_p"), "the single-event view")
+    view, when = _one_window(view)
     v = view.set_index(view["series"].astype(str))
     out = []
     if model:
@@ -131,7 +143,7 @@ def event_sentences(
             else "not distinguishable from a normal day"
         )
         out.append(
-            f"{series_label(s)} {_bp(r['change_bp'])} on day 0{sd_txt}{ab_txt}: {judged} (placebo p {_p(p)})."
+            f"{series_label(s)} {_bp(r['change_bp'])} {when}{sd_txt}{ab_txt}: {judged} (placebo p {_p(p)})."
         )
     conf = confounder_phrases(confounders, event_id) if event_id is not None else []
     if conf:
@@ -200,6 +212,20 @@ def theme_sentences(
     if unit != "bp":
         out = [s.replace(" bp", f" {unit}") for s in out]
     return out
+
+
+def with_group(headline: pd.DataFrame) -> pd.DataFrame:
+    """``study.headline`` with a ``group`` column (the study's group columns joined with " · ",
+    "all events" when it has none) for the report's per-group sentences and heatmap rows."""
+    if "group" in headline.columns:
+        return headline
+    gcols = [c for c in headline.columns if c not in (*HEADLINE_COLUMNS, "kind", "unit")]
+    grp = (
+        headline[gcols].astype(str).agg(" · ".join, axis=1)
+        if gcols
+        else pd.Series("all events", index=headline.index)
+    )
+    return headline.assign(group=grp)
 
 
 def method_note(headline: pd.DataFrame | None) -> str:

@@ -37,9 +37,7 @@ study = backtests.event_study(
     events,
     window=(-5, 10),
     estimation=(-120, -11),
-    model="mean",
-    group_by=["theme", "series"],
-    calendar="observed",
+    group_by=["theme", "series"],  # model "raw" and calendar "observed" are the defaults
     car_windows=[(0, 1)],
     placebo_draws=200,
 )

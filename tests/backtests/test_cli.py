@@ -261,6 +261,7 @@ def test_events_study_backtest_commands(tmp_path):
         "sample",
         "--window=-2,5",
         "--estimation=-100,-10",
+        "--all-tests",
         "--out",
         str(tmp_path / "study"),
     )

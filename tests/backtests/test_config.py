@@ -22,7 +22,7 @@ def test_demo_config_loads_and_is_complete():
 
 def test_defaults_fill_in():
     cfg = config.validate({"market": {"series": ["ust_10y"]}})
-    assert cfg["study"]["model"] == "mean"
+    assert cfg["study"]["model"] == "raw"  # default changed by issue 18 (raw for yields and FX)
     assert cfg["backtest"]["cost_bp"] == 0.5
     assert cfg["report"]["formats"] == ["html", "md"]
 

@@ -239,7 +239,15 @@ def test_every_pair_excluded_with_kp_on_several_threads(path, monkeypatch):
     ch = pd.DataFrame({"flat": np.full(200, 2.5)}, index=idx)
     ev = pd.DataFrame({"series": "flat", "date": idx[100 + np.arange(30) * 3]})
     with engine_path(path):
-        st = event_study(ch, ev, window=(-2, 2), estimation=(-60, -5), tests=["kolari_pynnonen"])
+        st = event_study(
+            ch,
+            ev,
+            window=(-2, 2),
+            estimation=(-60, -5),
+            tests=["kolari_pynnonen"],
+            model="mean",
+            calendar="index",
+        )
     assert len(st.pairs) == 0 and set(st.excluded["reason"]) == {"nonpositive_variance"}
 
 

@@ -72,7 +72,9 @@ def test_hand_computed_raw_model_and_weekend_event():
 def test_constant_series_is_excluded_not_crashing():
     idx = pd.bdate_range("2023-01-02", periods=60)
     ch = pd.DataFrame({"flat": 0.25, "zero": 0.0}, index=idx)
-    st = event_study(ch, pd.DataFrame({"date": [idx[40]]}), window=(-1, 1), estimation=(-20, -3))
+    st = event_study(
+        ch, pd.DataFrame({"date": [idx[40]]}), window=(-1, 1), estimation=(-20, -3), model="mean"
+    )
     assert set(st.excluded["reason"]) == {"nonpositive_variance"}
     assert len(st.pairs) == 0 and len(st.excluded) == 2
     assert st.tests.empty
@@ -93,7 +95,7 @@ def test_every_exclusion_reason_and_count_identity():
                      idx[70], idx[100], idx[90]],
         }
     )  # fmt: skip
-    st = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5))
+    st = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5), calendar="index")
     got = dict(zip(st.excluded["event_id"], st.excluded["reason"]))
     assert got == {
         "unknown": "unknown_series",
@@ -110,7 +112,7 @@ def test_every_exclusion_reason_and_count_identity():
     short = st.excluded.set_index("event_id").loc["short"]
     assert short["n_est"] == 6  # rows 30..65, of which 30..59 are missing
     # allow_gaps keeps the pair and sums the available days
-    st2 = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5), allow_gaps=True)
+    st2 = event_study(ch, ev, window=(-2, 3), estimation=(-40, -5), allow_gaps=True, calendar="index")
     assert "gap" in set(st2.pairs["event_id"])
     r = st2.car.query("event_id == 'gap'").iloc[0]
     assert r["n_days"] == 5
@@ -135,7 +137,7 @@ def test_caar_se_matches_direct_computation(allow_gaps):
     )
     st = event_study(
         ch, ev, window=(-3, 4), estimation=(-60, -5), model="mean", group_by="grp",
-        allow_gaps=allow_gaps, min_estimation=30, tests=["t_cross_section"],
+        allow_gaps=allow_gaps, min_estimation=30, tests=["t_cross_section"], calendar="index",
     )  # fmt: skip
     assert "caar_se" in st.caar.columns
     if allow_gaps:
@@ -185,7 +187,7 @@ def small_panels(draw):
     return ch, ev
 
 
-KW = {"window": (-2, 3), "estimation": (-40, -4), "car_windows": [(0, 1)]}
+KW = {"window": (-2, 3), "estimation": (-40, -4), "car_windows": [(0, 1)], "model": "mean"}
 
 
 @given(small_panels(), hst.floats(-1e3, 1e3))
@@ -358,7 +360,8 @@ def test_result_api(monkeypatch):
     text = st.summary()
     assert "3 kept, 3 excluded of 6 requested" in text
     assert "window_outside_data 3" in text
-    assert "***" in text
+    # issue 18: stars from the headline's q only, never for n_eff < 3 (one event here)
+    assert "stars from q only" in text and (st.headline["stars"] == "").all()
     assert "<table" in st._repr_html_()
     calls = {}
     fake = types.ModuleType("backtests.plots")
@@ -475,7 +478,14 @@ def test_size_on_null_data(design):
     )
     tests = list(NO_PLACEBO)
     st = event_study(
-        ch, ev, window=(-5, 5), estimation=(-100, -11), car_windows=[(-1, 1)], group_by="study", tests=tests
+        ch,
+        ev,
+        window=(-5, 5),
+        estimation=(-100, -11),
+        car_windows=[(-1, 1)],
+        group_by="study",
+        tests=tests,
+        calendar="index",  # complete panel: same sessions; the observed-calendar KP path is O(pairs^2) memory
     )
     w = st.tests.query("start == -1 and end == 1")
     rate = w.groupby("test")["pvalue"].apply(lambda p: float((p < 0.05).mean()))
@@ -624,7 +634,7 @@ def test_registry_adds_a_test_and_the_engine_gets_the_union_of_needs(monkeypatch
         assert got["statistic"] == pytest.approx(st.car["car"].mean())
         assert set(st.tests["test"]) == {"dummy_mean", "sign"}
         assert needs_seen[-1] == frozenset({"bw"})  # sign needs nothing, dummy_mean asked for bw
-        event_study(ch, ev, tests=["kolari_pynnonen", "corrado_rank"], **kw)
+        event_study(ch, ev, tests=["kolari_pynnonen", "corrado_rank"], calendar="index", **kw)
         assert needs_seen[-1] == frozenset({"sar", "kp", "rank"})
         event_study(ch, ev, tests=["kolari_pynnonen"], calendar="observed", **kw)
         assert needs_seen[-1] == frozenset({"sar", "kp_pairs"})
@@ -641,10 +651,10 @@ def test_registry_adds_a_test_and_the_engine_gets_the_union_of_needs(monkeypatch
 def test_result_pickles_before_and_after_its_lazy_tables_are_built():
     import pickle
 
-    ch, idx = _alternating()
-    ev = pd.DataFrame(
-        {"event_id": ["j", "k"], "date": [idx[40], pd.Timestamp("2031-01-02")]}
-    )  # k: after the data
+    ch, idx = _alternating(t=120)
+    ev = pd.DataFrame(  # k: after the data (1 of 30 pairs excluded: under the 5 % that warns and reads it)
+        {"event_id": [*(f"j{i}" for i in range(29)), "k"], "date": [*idx[40:98:2], pd.Timestamp("2031-01-02")]}
+    )  # fmt: skip
     fresh = event_study(ch, ev, window=(-2, 2), estimation=(-20, -3), tests=["t_cross_section"])
     back = pickle.loads(pickle.dumps(fresh))  # nothing built yet: the builders pickle
     assert "ar" not in back.__dict__ and "excluded" not in back.__dict__
@@ -654,4 +664,4 @@ def test_result_pickles_before_and_after_its_lazy_tables_are_built():
     assert back.excluded["reason"].tolist() == ["date_outside_data"]
     again = pickle.loads(pickle.dumps(fresh))  # built: the tables pickle
     pd.testing.assert_frame_equal(again.ar, fresh.ar)
-    assert back.settings == fresh.settings and back.settings["model"] == "mean"
+    assert back.settings == fresh.settings and back.settings["model"] == "raw"  # the default
