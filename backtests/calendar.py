@@ -390,6 +390,178 @@ def _skip_to_data(
     return pos, detail
 
 
+def _check_events(events: Any) -> None:
+    """Raise :class:`InputFormatError` unless ``events`` is a DataFrame with an ``event_id`` column."""
+    if not isinstance(events, pd.DataFrame):
+        raise InputFormatError(f"events must be a DataFrame, got {type(events).__name__}")
+    if "event_id" not in events.columns:
+        raise InputFormatError(
+            "events have no 'event_id' column: add one (e.g. events['event_id'] = range(len(events)))"
+        )
+
+
+def _expand_pairs(ev: pd.DataFrame, all_series: list[str]) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Event rows and series ids of every event x series pair, and the output frame they start.
+
+    An event's ``series`` (when the column exists) restricts it to that series; NaN or "" means
+    every series.
+    """
+    if "series" in ev.columns:
+        req = ev["series"]
+        targets = pd.Series(
+            [all_series if (not isinstance(s, str) and pd.isna(s)) or s == "" else [s] for s in req],
+            index=ev.index,
+            dtype=object,
+        )
+        pairs = targets.explode()
+        rows = pairs.index.to_numpy()
+        ser = pairs.to_numpy(dtype=object)
+    else:
+        rows = np.repeat(np.arange(len(ev)), len(all_series))
+        ser = np.tile(np.asarray(all_series, dtype=object), len(ev))
+    out = ev.drop(columns=[c for c in ("series", "timestamp") if c in ev.columns]).iloc[rows]
+    out = out.reset_index(drop=True)
+    out.insert(1 if "event_id" in out.columns else 0, "series", pd.array(ser, dtype=object))
+    return rows, ser, out
+
+
+def _empty_results(t_all: np.ndarray) -> dict[str, np.ndarray]:
+    """Result arrays of :func:`align_events`, one entry per pair, before alignment."""
+    n = len(t_all)
+    return {
+        "timestamp": t_all.copy(),
+        "local_time": np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]"),
+        "series_tz": np.full(n, "", dtype=object),
+        "series_close": np.full(n, "", dtype=object),
+        "date_only": np.zeros(n, dtype=bool),
+        "day0": np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]"),
+        "day0_close": np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]"),
+        "reason": np.full(n, "", dtype=object),
+        "detail": np.full(n, "", dtype=object),
+    }
+
+
+def _date_only_instants(
+    t: np.ndarray, d: np.ndarray, row_tz: np.ndarray | None, tz: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill the instants (naive UTC ns) of date-only events with the end of their local date.
+
+    The zone is the row's ``tz`` (when given and not empty) else the series' ``tz``. Returns the
+    filled copy of ``t`` and the mask of date-only events.
+    """
+    t = t.copy()
+    has_t = ~np.isnat(t)
+    use_d = ~has_t & ~np.isnat(d)
+    if use_d.any():
+        local_end = pd.DatetimeIndex(d[use_d]) + _END_OF_DAY
+        if row_tz is None:
+            inst = local_end.tz_localize(tz, nonexistent="shift_forward", ambiguous="NaT").tz_convert("UTC")
+        else:
+            zones = pd.Series(row_tz[use_d]).fillna(tz).replace("", tz).to_numpy(dtype=object)
+            inst = pd.DatetimeIndex(
+                [
+                    pd.Timestamp(x).tz_localize(z, nonexistent="shift_forward").tz_convert("UTC")
+                    for x, z in zip(local_end, zones)
+                ]
+            )
+        t[use_d] = inst.tz_localize(None).as_unit("ns").to_numpy()
+    return t, use_d
+
+
+def _observed_dates(frame: pd.DataFrame, sid: str, meta: dict) -> pd.DatetimeIndex:
+    """Dates on which series ``sid`` has a value (its first observation included)."""
+    col = frame[sid] if sid in frame.columns else None
+    obs = (
+        pd.DatetimeIndex(frame.index[col.notna().to_numpy()]).normalize()
+        if col is not None
+        else pd.DatetimeIndex([])
+    )
+    if meta["first_obs"]:
+        # a changes frame has NaN on the first observation, which is still a session
+        obs = obs.union(pd.DatetimeIndex([pd.Timestamp(meta["first_obs"])]))
+    return obs
+
+
+def _place_day0(
+    sid: str,
+    meta: dict,
+    obs: pd.DatetimeIndex,
+    tv: np.ndarray,
+    local: pd.DatetimeIndex,
+    mv: np.ndarray,
+    res: dict[str, np.ndarray],
+    strict: bool,
+    max_gap: int,
+) -> None:
+    """Set day 0, its close and the reason of the pairs ``mv`` (valid instants ``tv``) of one series."""
+    reason = res["reason"]
+    sess, closes, obs_ns = _sessions_of(sid, meta, obs)
+    tv = tv.astype("datetime64[ns]")
+    pos = np.searchsorted(closes, tv, side="right" if strict else "left")
+    after = pos >= len(closes)
+    local_dates = pd.DatetimeIndex(local).normalize()
+    before = (pos == 0) & np.asarray(local_dates < sess[0])
+    good = ~after & ~before
+    reason[mv[after]] = "after_data"
+    reason[mv[before]] = "before_data"
+    pos, gap_detail = _skip_to_data(sid, meta["calendar"], sess, obs_ns, pos, good, max_gap)
+    ingap = gap_detail != ""
+    reason[mv[ingap]] = DAY0_IN_DATA_GAP
+    res["detail"][mv[ingap]] = gap_detail[ingap]
+    good &= ~ingap
+    res["day0"][mv[good]] = sess.to_numpy()[pos[good]]
+    res["day0_close"][mv[good]] = closes[pos[good]]
+
+
+def _align_series(
+    sid: str,
+    meta: dict,
+    m: np.ndarray,
+    frame: pd.DataFrame,
+    t_all: np.ndarray,
+    d_all: np.ndarray,
+    row_tz: np.ndarray | None,
+    res: dict[str, np.ndarray],
+    strict: bool,
+    max_gap: int,
+) -> None:
+    """Align the pairs at positions ``m`` (all of series ``sid``), filling ``res`` in place."""
+    tz, close = meta["tz"], meta["close"]
+    res["series_tz"][m] = tz
+    res["series_close"][m] = close.strftime("%H:%M")
+    # event instants (UTC ns) for this series
+    t, use_d = _date_only_instants(t_all[m], d_all[m], None if row_tz is None else row_tz[m], tz)
+    res["date_only"][m[use_d]] = True
+    valid = ~np.isnat(t)
+    res["reason"][m[~valid]] = "missing_timestamp"
+    res["timestamp"][m] = t
+    loc = pd.DatetimeIndex(t).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    res["local_time"][m] = loc.as_unit("ns").to_numpy()
+    # sessions: observed dates, extended with the calendar past the last one
+    obs = _observed_dates(frame, sid, meta)
+    if len(obs) == 0:
+        res["reason"][m[valid]] = "no_data"
+        return
+    _place_day0(sid, meta, obs, t[valid], loc[valid], m[valid], res, strict, max_gap)
+
+
+def _finish_alignment(out: pd.DataFrame, res: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Add the result columns to ``out`` (UTC instants tz-aware) and log the pairs not aligned."""
+    for name, values in res.items():
+        utc = name in ("timestamp", "day0_close")
+        out[name] = pd.DatetimeIndex(values).tz_localize("UTC") if utc else values
+    reason = res["reason"]
+    bad = pd.Series(reason[reason != ""]).value_counts()
+    if len(bad):
+        log.info(
+            "align_events: %d of %d event-series pairs not aligned (%s)",
+            int(bad.sum()),
+            len(reason),
+            ", ".join(f"{k}: {v}" for k, v in bad.items()),
+        )
+    return out
+
+
 def align_events(
     events: pd.DataFrame, market: Any, *, strict: bool = False, max_gap: int | None = None
 ) -> pd.DataFrame:
@@ -438,12 +610,7 @@ def align_events(
     value, see ``max_gap``. An event before the first session's close whose local date is earlier
     than the first session is ``before_data``.
     """
-    if not isinstance(events, pd.DataFrame):
-        raise InputFormatError(f"events must be a DataFrame, got {type(events).__name__}")
-    if "event_id" not in events.columns:
-        raise InputFormatError(
-            "events have no 'event_id' column: add one (e.g. events['event_id'] = range(len(events)))"
-        )
+    _check_events(events)
     from backtests.gaps import DAY0_TOLERANCE
 
     max_gap = DAY0_TOLERANCE if max_gap is None else int(max_gap)
@@ -452,123 +619,16 @@ def align_events(
     ev = events.reset_index(drop=True)
     ts_utc, dates = _event_instants(ev)
 
-    # expand to event x series
-    if "series" in ev.columns:
-        req = ev["series"]
-        targets = pd.Series(
-            [all_series if (not isinstance(s, str) and pd.isna(s)) or s == "" else [s] for s in req],
-            index=ev.index,
-            dtype=object,
-        )
-        pairs = targets.explode()
-        rows = pairs.index.to_numpy()
-        ser = pairs.to_numpy(dtype=object)
-    else:
-        rows = np.repeat(np.arange(len(ev)), len(all_series))
-        ser = np.tile(np.asarray(all_series, dtype=object), len(ev))
-    n = len(rows)
-    out = ev.drop(columns=[c for c in ("series", "timestamp") if c in ev.columns]).iloc[rows]
-    out = out.reset_index(drop=True)
-    out.insert(1 if "event_id" in out.columns else 0, "series", pd.array(ser, dtype=object))
-
+    rows, ser, out = _expand_pairs(ev, all_series)
     t_all = ts_utc.dt.tz_localize(None).astype("datetime64[ns]").to_numpy()[rows]
     d_all = dates.to_numpy()[rows]
     row_tz = ev["tz"].to_numpy(dtype=object)[rows] if "tz" in ev.columns else None
-
-    res_ts = t_all.copy()
-    res_local = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
-    res_day0 = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
-    res_close = np.full(n, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
-    s_tz = np.full(n, "", dtype=object)
-    s_close = np.full(n, "", dtype=object)
-    date_only = np.zeros(n, dtype=bool)
+    res = _empty_results(t_all)
 
     known = np.isin(ser, np.asarray(all_series, dtype=object))
-    reason[~known] = "unknown_series"
+    res["reason"][~known] = "unknown_series"
     for sid in all_series:
         m = np.flatnonzero(ser == sid)
-        if m.size == 0:
-            continue
-        meta = info[sid]
-        tz, close = meta["tz"], meta["close"]
-        s_tz[m] = tz
-        s_close[m] = close.strftime("%H:%M")
-
-        # event instants (UTC ns) for this series
-        t = t_all[m].copy()
-        has_t = ~np.isnat(t)
-        d = d_all[m]
-        use_d = ~has_t & ~np.isnat(d)
-        date_only[m[use_d]] = True
-        if use_d.any():
-            local_end = pd.DatetimeIndex(d[use_d]) + _END_OF_DAY
-            if row_tz is None:
-                inst = local_end.tz_localize(tz, nonexistent="shift_forward", ambiguous="NaT").tz_convert(
-                    "UTC"
-                )
-            else:
-                zones = pd.Series(row_tz[m][use_d]).fillna(tz).replace("", tz).to_numpy(dtype=object)
-                inst = pd.DatetimeIndex(
-                    [
-                        pd.Timestamp(x).tz_localize(z, nonexistent="shift_forward").tz_convert("UTC")
-                        for x, z in zip(local_end, zones)
-                    ]
-                )
-            t[use_d] = inst.tz_localize(None).as_unit("ns").to_numpy()
-        valid = ~np.isnat(t)
-        reason[m[~valid]] = "missing_timestamp"
-        res_ts[m] = t
-        loc = pd.DatetimeIndex(t).tz_localize("UTC").tz_convert(tz).tz_localize(None)
-        res_local[m] = loc.as_unit("ns").to_numpy()
-
-        # sessions: observed dates, extended with the calendar past the last one
-        col = frame[sid] if sid in frame.columns else None
-        obs = (
-            pd.DatetimeIndex(frame.index[col.notna().to_numpy()]).normalize()
-            if col is not None
-            else pd.DatetimeIndex([])
-        )
-        if meta["first_obs"]:
-            # a changes frame has NaN on the first observation, which is still a session
-            obs = obs.union(pd.DatetimeIndex([pd.Timestamp(meta["first_obs"])]))
-        if len(obs) == 0:
-            reason[m[valid]] = "no_data"
-            continue
-        sess, closes, obs_ns = _sessions_of(sid, meta, obs)
-        tv = t[valid].astype("datetime64[ns]")
-        pos = np.searchsorted(closes, tv, side="right" if strict else "left")
-        mv = m[valid]
-        after = pos >= len(closes)
-        local_dates = pd.DatetimeIndex(loc[valid]).normalize()
-        before = (pos == 0) & np.asarray(local_dates < sess[0])
-        good = ~after & ~before
-        reason[mv[after]] = "after_data"
-        reason[mv[before]] = "before_data"
-        pos, gap_detail = _skip_to_data(sid, meta["calendar"], sess, obs_ns, pos, good, max_gap)
-        ingap = gap_detail != ""
-        reason[mv[ingap]] = DAY0_IN_DATA_GAP
-        detail[mv[ingap]] = gap_detail[ingap]
-        good &= ~ingap
-        res_day0[mv[good]] = sess.to_numpy()[pos[good]]
-        res_close[mv[good]] = closes[pos[good]]
-
-    out["timestamp"] = pd.DatetimeIndex(res_ts).tz_localize("UTC")
-    out["local_time"] = res_local
-    out["series_tz"] = s_tz
-    out["series_close"] = s_close
-    out["date_only"] = date_only
-    out["day0"] = res_day0
-    out["day0_close"] = pd.DatetimeIndex(res_close).tz_localize("UTC")
-    out["reason"] = reason
-    out["detail"] = detail
-    bad = pd.Series(reason[reason != ""]).value_counts()
-    if len(bad):
-        log.info(
-            "align_events: %d of %d event-series pairs not aligned (%s)",
-            int(bad.sum()),
-            n,
-            ", ".join(f"{k}: {v}" for k, v in bad.items()),
-        )
-    return out
+        if m.size:
+            _align_series(sid, info[sid], m, frame, t_all, d_all, row_tz, res, strict, max_gap)
+    return _finish_alignment(out, res)

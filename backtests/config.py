@@ -199,20 +199,8 @@ def defaults() -> dict[str, dict[str, Any]]:
     return {sec: {k: copy.deepcopy(v[1]) for k, v in keys.items()} for sec, keys in SCHEMA.items()}
 
 
-def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dict[str, Any]]:
-    """Check ``raw`` against :data:`SCHEMA` and return it with defaults filled in.
-
-    Raises
-    ------
-    ConfigError
-        Naming ``origin``, the ``[section].key`` and what is accepted.
-    """
-    from backtests._config_schema import schema_errors
-
-    errors = schema_errors(raw)  # types, choices, ranges, unknown keys: all at once (pydantic)
-    if errors:
-        raise ConfigError("\n".join(f"{origin}: {e}" for e in errors))
-    cfg = defaults()
+def _merge_keys(raw: Mapping[str, Any], cfg: dict, origin: str) -> None:
+    """Copy the keys of ``raw`` into ``cfg``, checking section, key and type (ConfigError naming them)."""
     for sec, body in raw.items():
         if sec not in SCHEMA:
             raise ConfigError(f"{origin}: unknown section [{sec}]; known sections: {', '.join(SCHEMA)}")
@@ -235,9 +223,10 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
                     f"{type(val).__name__} {val!r} ({SCHEMA[sec][key][2]})"
                 )
             cfg[sec][key] = val
-    for sec, key in REQUIRED:
-        if not cfg[sec][key]:
-            raise ConfigError(f"{origin}: [{sec}].{key} is required ({SCHEMA[sec][key][2]})")
+
+
+def _check_windows(cfg: dict, origin: str) -> None:
+    """Check the event windows (two integers, start <= end, in days) and ``[study].car_windows``."""
     for sec, key in (
         ("study", "window"),
         ("study", "estimation"),
@@ -257,9 +246,10 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             raise ConfigError(
                 f"{origin}: [study].car_windows entries must be [start, end] integer pairs, got {w!r}"
             )
-    _check_choices_and_ranges(cfg, origin)
-    if cfg["articles"]["format"] in ("rss", "atom"):  # the reader calls RSS/Atom "feed"
-        cfg["articles"]["format"] = "feed"
+
+
+def _check_rules(cfg: dict, origin: str) -> None:
+    """Check every ``[[backtest.rules]]`` entry by building its :class:`~backtests.strategy.Rule`."""
     from backtests.strategy import Rule
 
     for i, r in enumerate(cfg["backtest"]["rules"]):
@@ -269,6 +259,10 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             Rule.from_dict(r)
         except ConfigError as e:
             raise ConfigError(f"{origin}: [[backtest.rules]] entry {i + 1}: {e}") from None
+
+
+def _check_markers(cfg: dict, origin: str) -> None:
+    """Check every ``[[highlight.markers]]`` entry: a table of exactly ``date`` (ISO) and ``label``."""
     for i, m in enumerate(cfg["highlight"]["markers"]):
         if not (isinstance(m, Mapping) and set(m) == {"date", "label"} and isinstance(m["label"], str)):
             raise ConfigError(
@@ -280,11 +274,19 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
             raise ConfigError(
                 f"{origin}: [[highlight.markers]] entry {i + 1}: date {m['date']!r} is not a date (use YYYY-MM-DD)"
             ) from None
+
+
+def _check_report_formats(cfg: dict, origin: str) -> None:
+    """Check ``[report].formats`` (html, md) and ``[report].figure_formats`` (png, svg)."""
     for k in ("formats", "figure_formats"):
         allowed = {"formats": {"html", "md"}, "figure_formats": {"png", "svg"}}[k]
         bad = set(cfg["report"][k]) - allowed
         if bad:
             raise ConfigError(f"{origin}: [report].{k} has {sorted(bad)}; allowed: {sorted(allowed)}")
+
+
+def _check_dates(cfg: dict, origin: str) -> None:
+    """Check that the date keys given as strings are ISO dates (YYYY-MM-DD)."""
     for sec, key in (
         ("run", "as_of"),
         ("articles", "start"),
@@ -304,6 +306,34 @@ def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dic
                 dt.date.fromisoformat(v)
             except ValueError:
                 raise ConfigError(f"{origin}: [{sec}].{key} = {v!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def validate(raw: Mapping[str, Any], *, origin: str = "config") -> dict[str, dict[str, Any]]:
+    """Check ``raw`` against :data:`SCHEMA` and return it with defaults filled in.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``origin``, the ``[section].key`` and what is accepted.
+    """
+    from backtests._config_schema import schema_errors
+
+    errors = schema_errors(raw)  # types, choices, ranges, unknown keys: all at once (pydantic)
+    if errors:
+        raise ConfigError("\n".join(f"{origin}: {e}" for e in errors))
+    cfg = defaults()
+    _merge_keys(raw, cfg, origin)
+    for sec, key in REQUIRED:
+        if not cfg[sec][key]:
+            raise ConfigError(f"{origin}: [{sec}].{key} is required ({SCHEMA[sec][key][2]})")
+    _check_windows(cfg, origin)
+    _check_choices_and_ranges(cfg, origin)
+    if cfg["articles"]["format"] in ("rss", "atom"):  # the reader calls RSS/Atom "feed"
+        cfg["articles"]["format"] = "feed"
+    _check_rules(cfg, origin)
+    _check_markers(cfg, origin)
+    _check_report_formats(cfg, origin)
+    _check_dates(cfg, origin)
     return cfg
 
 

@@ -187,6 +187,82 @@ def _bt_text(bt) -> str:
     return "Backtest: " + (", ".join(parts) if parts else "see the table") + "."
 
 
+def _check_formats(formats: Sequence[str]) -> None:
+    """Raise :class:`ConfigError` unless ``formats`` is a subset of {"html", "md"}."""
+    bad = set(formats) - {"html", "md"}
+    if bad:
+        raise ConfigError(f"report formats {sorted(bad)} unknown: use 'html' and/or 'md'")
+
+
+def _start_progress(progress: Callable[[str], None] | None, secs: Sequence[Section]) -> Callable[[str], None]:
+    """The progress callback (a no-op when None), told the number of ticks when it can ``extend``."""
+    progress = progress if progress is not None else (lambda label: None)
+    if hasattr(progress, "extend"):
+        progress.extend(sum(len(x.figures) + len(x.tables) for x in secs))
+    return progress
+
+
+def _summary_of(
+    tmp: Path,
+    title: str,
+    as_of: str | None,
+    config: Mapping | None,
+    summary: Mapping | None,
+    sources: list[dict],
+    banners: list[str],
+    run: dict,
+    study=None,
+    bt=None,
+) -> dict:
+    """Contents of ``summary.json`` (``run`` is shared, so its duration can be set afterwards)."""
+    summ = {
+        "title": title,
+        "as_of": as_of,
+        "config_hash": config_hash(config),
+        "headline": _clean(dict(summary or {})),
+        "data_sources": _clean(sources),
+        "banners": banners,
+        "versions": _versions(),
+        "tables": sorted(p.name for p in (tmp / "tables").iterdir()),
+        "run": run,
+    }
+    if study is not None:
+        summ["study"] = _clean(_study_summary(study))
+    if bt is not None:
+        summ["backtest"] = _clean(portfolio_stats(bt))
+    return summ
+
+
+def _write_pages(
+    tmp: Path,
+    formats: Sequence[str],
+    title: str,
+    rendered: list[dict],
+    sources: list[dict],
+    banners: list[str],
+    as_of: str | None,
+    summ: Mapping[str, Any],
+    run: Mapping[str, Any],
+) -> None:
+    """Render ``index.html`` and/or ``report.md`` into ``tmp`` (the summary gives hash and time)."""
+    ctx = {
+        "title": title,
+        "sections": rendered,
+        "sources": sources,
+        "banners": banners,
+        "as_of": as_of,
+        "version": __version__,
+        "config_hash": summ["config_hash"],
+        "generated": run["finished_utc"],
+        "show_rows": SHOW_ROWS,
+    }
+    env = _jinja_env()
+    if "html" in formats:
+        (tmp / "index.html").write_text(env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
+    if "md" in formats:
+        (tmp / "report.md").write_text(env.get_template("report.md.j2").render(**ctx), encoding="utf-8")
+
+
 def write_report(
     study=None,
     bt=None,
@@ -247,9 +323,7 @@ def write_report(
         The report folder.
     """
     t0 = time.time()
-    bad = set(formats) - {"html", "md"}
-    if bad:
-        raise ConfigError(f"report formats {sorted(bad)} unknown: use 'html' and/or 'md'")
+    _check_formats(formats)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     secs = arrange(
@@ -257,9 +331,7 @@ def write_report(
     )
     if title is None:
         title = default_title(study, bt, events)
-    progress = progress if progress is not None else (lambda label: None)
-    if hasattr(progress, "extend"):
-        progress.extend(sum(len(x.figures) + len(x.tables) for x in secs))
+    progress = _start_progress(progress, secs)
     sources = data_sources(market)
     banners = _banners(sources)
 
@@ -272,39 +344,8 @@ def write_report(
         rendered = _render_sections(secs, tmp, figure_formats, progress)
 
         run = {"finished_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"), "duration_s": None}
-        summ = {
-            "title": title,
-            "as_of": as_of,
-            "config_hash": config_hash(config),
-            "headline": _clean(dict(summary or {})),
-            "data_sources": _clean(sources),
-            "banners": banners,
-            "versions": _versions(),
-            "tables": sorted(p.name for p in (tmp / "tables").iterdir()),
-            "run": run,
-        }
-        if study is not None:
-            summ["study"] = _clean(_study_summary(study))
-        if bt is not None:
-            summ["backtest"] = _clean(portfolio_stats(bt))
-        ctx = {
-            "title": title,
-            "sections": rendered,
-            "sources": sources,
-            "banners": banners,
-            "as_of": as_of,
-            "version": __version__,
-            "config_hash": summ["config_hash"],
-            "generated": run["finished_utc"],
-            "show_rows": SHOW_ROWS,
-        }
-        env = _jinja_env()
-        if "html" in formats:
-            (tmp / "index.html").write_text(
-                env.get_template("report.html.j2").render(**ctx), encoding="utf-8"
-            )
-        if "md" in formats:
-            (tmp / "report.md").write_text(env.get_template("report.md.j2").render(**ctx), encoding="utf-8")
+        summ = _summary_of(tmp, title, as_of, config, summary, sources, banners, run, study, bt)
+        _write_pages(tmp, formats, title, rendered, sources, banners, as_of, summ, run)
         if log_file is not None and Path(log_file).exists():
             shutil.copyfile(log_file, tmp / "run.log")
         run["duration_s"] = round(time.time() - t0, 3)

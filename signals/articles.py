@@ -159,6 +159,36 @@ def _check_options(errors: str, format: str | None, column_mapping: dict, tz, ep
     resolve_range(published_range)
 
 
+def _concat_reads(reads: list[Read]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """All inputs' articles (``_src`` = input number, empty Articles table if none) and rejects."""
+    arts = []
+    for k, r in enumerate(reads):
+        if len(r.articles):
+            r.articles["_src"] = k  # the reader's own frame: no copy
+            arts.append(r.articles)
+    if arts:
+        articles = pd.concat(arts, ignore_index=True) if len(arts) > 1 else arts[0]
+    else:
+        articles = pd.DataFrame({c: pd.Series(dtype=object) for c in ARTICLE_COLUMNS}).astype(
+            {"published": "datetime64[ns, UTC]"}
+        )
+        articles["_src"] = pd.Series(dtype="int64")
+    rej_parts = [r.rejects for r in reads if len(r.rejects)]
+    rejects_ = pd.concat(rej_parts, ignore_index=True) if rej_parts else empty_rejects()
+    return articles, rejects_
+
+
+def _dedupe_or_sort(articles: pd.DataFrame, dedup: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Articles deduplicated (or only sorted, ``n_duplicates`` = 0) and the duplicates removed."""
+    if dedup and len(articles):
+        articles, dups = dedupe_articles(articles)
+    else:
+        articles = sort_articles(articles)
+        articles["n_duplicates"] = np.zeros(len(articles), dtype="int64")
+        dups = empty_rejects()
+    return articles, dups
+
+
 def read_articles(
     source: Any,
     *,
@@ -232,28 +262,10 @@ def read_articles(
     opts = ReadOptions(tz=tz, mapping=dict(column_mapping), epoch=epoch, encoding=encoding,
                        valid_range=published_range)  # fmt: skip
     reads, entries = _read_all(expand_sources(source), format, opts)
-    arts = []
-    for k, r in enumerate(reads):
-        if len(r.articles):
-            r.articles["_src"] = k  # the reader's own frame: no copy
-            arts.append(r.articles)
-    if arts:
-        articles = pd.concat(arts, ignore_index=True) if len(arts) > 1 else arts[0]
-    else:
-        articles = pd.DataFrame({c: pd.Series(dtype=object) for c in ARTICLE_COLUMNS}).astype(
-            {"published": "datetime64[ns, UTC]"}
-        )
-        articles["_src"] = pd.Series(dtype="int64")
-    rej_parts = [r.rejects for r in reads if len(r.rejects)]
-    rejects_ = pd.concat(rej_parts, ignore_index=True) if rej_parts else empty_rejects()
+    articles, rejects_ = _concat_reads(reads)
     n_rejected = len(rejects_)
     before_src = articles["_src"]
-    if dedup and len(articles):
-        articles, dups = dedupe_articles(articles)
-    else:
-        articles = sort_articles(articles)
-        articles["n_duplicates"] = np.zeros(len(articles), dtype="int64")
-        dups = empty_rejects()
+    articles, dups = _dedupe_or_sort(articles, dedup)
     ledger = build_ledger(entries, articles["_src"], before_src)
     articles = articles.drop(columns="_src")
     if len(dups):

@@ -339,6 +339,46 @@ def _read_part(part: _Part, columns: list[str], arrow: bool = False, sort: bool 
     return tab if arrow else _to_pandas(tab)
 
 
+def _store_options(
+    lexicon: str,
+    book: ThemeBook,
+    gap_td: pd.Timedelta,
+    min_articles: int,
+    only: list[str] | None,
+    gkg_map: dict[str, list[str]] | None,
+) -> dict:
+    """Check ``gkg_map`` against the book; the per-partition options (hashable values)."""
+    opts = {
+        "gap": gap_td,
+        "min_articles": int(min_articles),
+        "only": None if only is None else tuple(only),
+        "lexicon": lexicon,
+        "gkg_map": None if gkg_map is None else tuple((k, tuple(v)) for k, v in gkg_map.items()),
+    }
+    unknown = sorted(set(gkg_map or {}) - set(book.names))
+    if unknown:
+        raise ConfigError(f"gkg_map themes {unknown} are not in the theme book ({', '.join(book.names)})")
+    return opts
+
+
+def _combine_results(results: list, book: ThemeBook, opts: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The partitions' final events plus the stitched boundary events, sorted, in one set of dtypes.
+
+    Returns the events and the stitched piece (its ``attrs`` carry the stitched counts).
+    """
+    finals = [r[0] for r in results if len(r[0])]
+    thin = pd.concat([r[1] for r in results], ignore_index=True) if results else pd.DataFrame()
+    stitched = _stitch(thin, book, opts)
+    ev = pd.concat([*finals, stitched], ignore_index=True) if finals else stitched
+    ev = ev.sort_values(["timestamp", "theme", "event_id"], kind="mergesort").reset_index(drop=True)
+    template = next((f for f in [*finals, stitched] if len(f)), stitched)
+    ev = ev[template.columns].astype(template.dtypes.to_dict())  # an empty piece must not change dtypes
+    for c in ("timestamp", "end"):
+        ev[c] = ev[c].astype("datetime64[ns, UTC]")
+    ev["n_articles"] = ev["n_articles"].astype("int64")
+    return ev, stitched
+
+
 def events_from_store(
     store: ArticleStore | str | Path,
     start: Any = None,
@@ -404,16 +444,7 @@ def events_from_store(
     st = store if isinstance(store, ArticleStore) else ArticleStore(store)
     book = _resolve_book(themes)
     gap_td = pd.Timedelta(gap)
-    opts = {
-        "gap": gap_td,
-        "min_articles": int(min_articles),
-        "only": None if only is None else tuple(only),
-        "lexicon": lexicon,
-        "gkg_map": None if gkg_map is None else tuple((k, tuple(v)) for k, v in gkg_map.items()),
-    }
-    unknown = sorted(set(gkg_map or {}) - set(book.names))
-    if unknown:
-        raise ConfigError(f"gkg_map themes {unknown} are not in the theme book ({', '.join(book.names)})")
+    opts = _store_options(lexicon, book, gap_td, min_articles, only, gkg_map)
     lo, hi = _bounds(start, end)
     parts = _plan(st, lo, hi, partition, int(target_rows))
     if engine == "auto":
@@ -423,16 +454,7 @@ def events_from_store(
         results = _run_dask(parts, book, opts, cache, client, workers)
     else:
         results = [_run_part(p, book, opts, cache) for p in parts]
-    finals = [r[0] for r in results if len(r[0])]
-    thin = pd.concat([r[1] for r in results], ignore_index=True) if results else pd.DataFrame()
-    stitched = _stitch(thin, book, opts)
-    ev = pd.concat([*finals, stitched], ignore_index=True) if finals else stitched
-    ev = ev.sort_values(["timestamp", "theme", "event_id"], kind="mergesort").reset_index(drop=True)
-    template = next((f for f in [*finals, stitched] if len(f)), stitched)
-    ev = ev[template.columns].astype(template.dtypes.to_dict())  # an empty piece must not change dtypes
-    for c in ("timestamp", "end"):
-        ev[c] = ev[c].astype("datetime64[ns, UTC]")
-    ev["n_articles"] = ev["n_articles"].astype("int64")
+    ev, stitched = _combine_results(results, book, opts)
     infos = [r[2] for r in results]
     sattrs = stitched.attrs.get("newsbt_events", {})
     ev.attrs["newsbt_events"] = {

@@ -90,6 +90,111 @@ def _burst_stance(ex: pd.DataFrame, g) -> tuple[pd.Series, pd.Series]:
     return stance, kind
 
 
+def _check_extract_args(tagged: pd.DataFrame, gap: str | pd.Timedelta, min_articles: int) -> pd.Timedelta:
+    """Check the inputs of :func:`extract_events`; return ``gap`` as a Timedelta."""
+    if not isinstance(tagged, pd.DataFrame):
+        raise InputFormatError(f"extract_events needs a DataFrame, got {type(tagged).__name__}")
+    missing = [c for c in ("article_id", "published", "themes") if c not in tagged.columns]
+    if missing:
+        raise InputFormatError(
+            f"extract_events: tagged articles lack column(s) {missing}; run signals.tag_themes on "
+            "signals.read_articles output first"
+        )
+    if not isinstance(tagged["published"].dtype, pd.DatetimeTZDtype):
+        raise InputFormatError(
+            "extract_events: 'published' must be tz-aware datetimes (UTC), as read_articles returns"
+        )
+    try:
+        gap_td = pd.Timedelta(gap)
+    except ValueError as exc:
+        raise ConfigError(f"gap={gap!r} is not a time span (e.g. '6h', '90min')") from exc
+    if gap_td < pd.Timedelta(0):
+        raise ConfigError(f"gap={gap!r} must not be negative")
+    if not isinstance(min_articles, (int, np.integer)) or min_articles < 1:
+        raise ConfigError(f"min_articles={min_articles!r} must be a positive integer")
+    return gap_td
+
+
+def _theme_rows(tagged: pd.DataFrame, only: list[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The articles' needed columns, and one row per article x theme with its score and stance.
+
+    The second frame is sorted by theme, UTC ``published`` and ``article_id``.
+    """
+    cols = ["article_id", "published", "themes"]
+    df = tagged[cols].copy()
+    df["title"] = tagged["title"].astype("string").fillna("").astype(object) if "title" in tagged else ""
+    df["compound"] = tagged["compound"].astype(float) if "compound" in tagged else np.nan
+    ex = df.explode("themes").dropna(subset=["themes"]).rename(columns={"themes": "theme"})
+    if only is not None:
+        ex = ex[ex["theme"].isin(list(only))]
+    if len(ex):
+        sc = np.zeros(len(ex))
+        stn = np.full(len(ex), np.nan)
+        for t in pd.unique(ex["theme"]):
+            m = (ex["theme"] == t).to_numpy()
+            if f"{t}_score" in tagged.columns:
+                sc[m] = tagged.loc[ex.index[m], f"{t}_score"].to_numpy(dtype=float)
+            if f"{t}_stance" in tagged.columns:
+                stn[m] = tagged.loc[ex.index[m], f"{t}_stance"].to_numpy(dtype=float)
+        ex["score"] = sc
+        ex["stance"] = stn
+    else:
+        ex["score"] = pd.Series(dtype=float)
+        ex["stance"] = pd.Series(dtype=float)
+    ex["published"] = ex["published"].dt.tz_convert("UTC")
+    ex = ex.sort_values(["theme", "published", "article_id"], kind="mergesort").reset_index(drop=True)
+    return df, ex
+
+
+def _burst_numbers(ex: pd.DataFrame, gap_td: pd.Timedelta) -> np.ndarray:
+    """Burst number per row of ``ex``: a new burst at each new theme or gap longer than ``gap_td``."""
+    t_ns = pd.DatetimeIndex(ex["published"]).as_unit("ns").asi8
+    theme_arr = ex["theme"].to_numpy(dtype=object)
+    new = np.ones(len(ex), dtype=bool)
+    if len(ex) > 1:
+        new[1:] = (theme_arr[1:] != theme_arr[:-1]) | ((t_ns[1:] - t_ns[:-1]) > gap_td.value)
+    return np.cumsum(new) - 1
+
+
+def _aggregate_bursts(ex: pd.DataFrame) -> pd.DataFrame:
+    """One row per burst: theme, first/last time, count, sentiment mean/sd, stance, headline, ids."""
+    g = ex.groupby("burst", sort=True)
+    agg = g.agg(
+        theme=("theme", "first"),
+        timestamp=("published", "first"),
+        end=("published", "last"),
+        n_articles=("article_id", "size"),
+        sentiment=("compound", "mean"),
+    )
+    agg["sentiment_sd"] = g["compound"].std(ddof=0)
+    agg["stance"], agg["stance_kind"] = _burst_stance(ex, g)
+    ids = g["article_id"].agg(tuple)
+    # representative headline: highest theme score, then earliest, then smallest id
+    rep = ex.sort_values(
+        ["burst", "score", "published", "article_id"], ascending=[True, False, True, True], kind="mergesort"
+    )
+    headline = rep.groupby("burst", sort=True)["title"].first()
+    return agg.assign(headline=headline, article_ids=ids)
+
+
+def _finish_events(ev: pd.DataFrame, book: ThemeBook) -> pd.DataFrame:
+    """Add event ids and direction columns, sort, fix the dtypes and order the columns."""
+    ev.insert(
+        0,
+        "event_id",
+        [_event_id(t, ts, a) for t, ts, a in zip(ev["theme"], ev["timestamp"], ev["article_ids"])],
+    )
+    ev = ev.sort_values(["timestamp", "theme", "event_id"], kind="mergesort").reset_index(drop=True)
+    ev["n_articles"] = ev["n_articles"].astype("int64")
+    ev["timestamp"] = ev["timestamp"].astype("datetime64[ns, UTC]")
+    ev["end"] = ev["end"].astype("datetime64[ns, UTC]")
+    ev["stance"] = ev["stance"].astype(float)
+    dirs = _direction_columns(book, ev["theme"], ev["sentiment"], ev["stance"])
+    for k, v in dirs.items():
+        ev[k] = v
+    return ev[EVENT_COLUMNS + list(dirs)]
+
+
 def extract_events(
     tagged: pd.DataFrame,
     *,
@@ -135,96 +240,19 @@ def extract_events(
     -----
     Deterministic: the same articles in any row order give the same events and ids.
     """
-    if not isinstance(tagged, pd.DataFrame):
-        raise InputFormatError(f"extract_events needs a DataFrame, got {type(tagged).__name__}")
-    missing = [c for c in ("article_id", "published", "themes") if c not in tagged.columns]
-    if missing:
-        raise InputFormatError(
-            f"extract_events: tagged articles lack column(s) {missing}; run signals.tag_themes on "
-            "signals.read_articles output first"
-        )
-    if not isinstance(tagged["published"].dtype, pd.DatetimeTZDtype):
-        raise InputFormatError(
-            "extract_events: 'published' must be tz-aware datetimes (UTC), as read_articles returns"
-        )
-    try:
-        gap_td = pd.Timedelta(gap)
-    except ValueError as exc:
-        raise ConfigError(f"gap={gap!r} is not a time span (e.g. '6h', '90min')") from exc
-    if gap_td < pd.Timedelta(0):
-        raise ConfigError(f"gap={gap!r} must not be negative")
-    if not isinstance(min_articles, (int, np.integer)) or min_articles < 1:
-        raise ConfigError(f"min_articles={min_articles!r} must be a positive integer")
+    gap_td = _check_extract_args(tagged, gap, min_articles)
     book = _resolve_book(themes)
 
-    cols = ["article_id", "published", "themes"]
-    df = tagged[cols].copy()
-    df["title"] = tagged["title"].astype("string").fillna("").astype(object) if "title" in tagged else ""
-    df["compound"] = tagged["compound"].astype(float) if "compound" in tagged else np.nan
-    ex = df.explode("themes").dropna(subset=["themes"]).rename(columns={"themes": "theme"})
-    if only is not None:
-        ex = ex[ex["theme"].isin(list(only))]
-    if len(ex):
-        sc = np.zeros(len(ex))
-        stn = np.full(len(ex), np.nan)
-        for t in pd.unique(ex["theme"]):
-            m = (ex["theme"] == t).to_numpy()
-            if f"{t}_score" in tagged.columns:
-                sc[m] = tagged.loc[ex.index[m], f"{t}_score"].to_numpy(dtype=float)
-            if f"{t}_stance" in tagged.columns:
-                stn[m] = tagged.loc[ex.index[m], f"{t}_stance"].to_numpy(dtype=float)
-        ex["score"] = sc
-        ex["stance"] = stn
-    else:
-        ex["score"] = pd.Series(dtype=float)
-        ex["stance"] = pd.Series(dtype=float)
-    ex["published"] = ex["published"].dt.tz_convert("UTC")
-    ex = ex.sort_values(["theme", "published", "article_id"], kind="mergesort").reset_index(drop=True)
-
-    t_ns = pd.DatetimeIndex(ex["published"]).as_unit("ns").asi8
-    theme_arr = ex["theme"].to_numpy(dtype=object)
-    new = np.ones(len(ex), dtype=bool)
-    if len(ex) > 1:
-        new[1:] = (theme_arr[1:] != theme_arr[:-1]) | ((t_ns[1:] - t_ns[:-1]) > gap_td.value)
-    ex["burst"] = np.cumsum(new) - 1
-
-    g = ex.groupby("burst", sort=True)
-    agg = g.agg(
-        theme=("theme", "first"),
-        timestamp=("published", "first"),
-        end=("published", "last"),
-        n_articles=("article_id", "size"),
-        sentiment=("compound", "mean"),
-    )
-    agg["sentiment_sd"] = g["compound"].std(ddof=0)
-    agg["stance"], agg["stance_kind"] = _burst_stance(ex, g)
-    ids = g["article_id"].agg(tuple)
-    # representative headline: highest theme score, then earliest, then smallest id
-    rep = ex.sort_values(
-        ["burst", "score", "published", "article_id"], ascending=[True, False, True, True], kind="mergesort"
-    )
-    headline = rep.groupby("burst", sort=True)["title"].first()
-    ev = agg.assign(headline=headline, article_ids=ids)
+    df, ex = _theme_rows(tagged, only)
+    ex["burst"] = _burst_numbers(ex, gap_td)
+    ev = _aggregate_bursts(ex)
     n_bursts = len(ev)
     ev = ev[ev["n_articles"] >= min_articles]
     dropped = n_bursts - len(ev)
     if dropped:
         log.info("extract_events: %d burst(s) with fewer than %d articles dropped", dropped, min_articles)
     ev = ev.reset_index(drop=True)
-    ev.insert(
-        0,
-        "event_id",
-        [_event_id(t, ts, a) for t, ts, a in zip(ev["theme"], ev["timestamp"], ev["article_ids"])],
-    )
-    ev = ev.sort_values(["timestamp", "theme", "event_id"], kind="mergesort").reset_index(drop=True)
-    ev["n_articles"] = ev["n_articles"].astype("int64")
-    ev["timestamp"] = ev["timestamp"].astype("datetime64[ns, UTC]")
-    ev["end"] = ev["end"].astype("datetime64[ns, UTC]")
-    ev["stance"] = ev["stance"].astype(float)
-    dirs = _direction_columns(book, ev["theme"], ev["sentiment"], ev["stance"])
-    for k, v in dirs.items():
-        ev[k] = v
-    ev = ev[EVENT_COLUMNS + list(dirs)]
+    ev = _finish_events(ev, book)
     ev.attrs["newsbt_events"] = {
         "articles_tagged": int(df["themes"].map(len).gt(0).sum()),
         "bursts": int(n_bursts),
@@ -247,6 +275,75 @@ _DIRECTION_WORDS = {
     "none": 0.0,
     "flat": 0.0,
 }
+
+
+def _table_timestamps(out: pd.DataFrame, tz: str | None) -> pd.Series:
+    """The event table's ``timestamp`` column parsed to UTC (rows with a ``date`` may lack one)."""
+    ts, _, why = parse_timestamps(out["timestamp"], tz)
+    bad = (why != "").to_numpy()
+    if "date" in out:
+        bad &= out["date"].isna().to_numpy()
+    if bad.any():
+        rows = (np.flatnonzero(bad) + 1)[:10].tolist()
+        reasons = sorted(set(why[bad]))
+        hint = (
+            " Pass tz='<IANA zone>' or give offsets (e.g. +09:00)."
+            if "naive_timestamp" in reasons
+            else ""
+        )
+        raise InputFormatError(
+            f"event table: bad timestamp in row(s) {rows} ({', '.join(reasons)}).{hint}"
+        )
+    return ts
+
+
+def _table_dates(date: pd.Series) -> pd.Series:
+    """The event table's ``date`` column as naive midnight datetimes (no zone allowed)."""
+    d = pd.to_datetime(date, errors="coerce")
+    if getattr(d.dt, "tz", None) is not None:
+        raise InputFormatError(
+            "event table: 'date' must be calendar dates without time zone; use 'timestamp' for instants"
+        )
+    bad = d.isna().to_numpy() & date.notna().to_numpy()
+    if bad.any():
+        raise InputFormatError(
+            f"event table: unparseable date in row(s) {(np.flatnonzero(bad) + 1)[:10].tolist()}"
+        )
+    return d.dt.normalize()
+
+
+def _table_directions(raw: pd.Series) -> np.ndarray:
+    """The event table's ``direction`` column as floats -1/0/+1 (NaN where empty: no view)."""
+    words = raw.astype("string").str.strip().str.lower().map(_DIRECTION_WORDS)
+    v = pd.to_numeric(raw, errors="coerce").where(words.isna(), words.astype("Float64"))
+    blank = raw.isna() | (raw.astype("string").str.strip() == "")
+    bad = (~v.isin([-1, 0, 1]) | v.isna()) & ~blank.fillna(True)
+    if bad.any():
+        rows = (np.flatnonzero(bad.to_numpy()) + 1)[:10].tolist()
+        vals = raw[bad.to_numpy()].astype(str).head(5).tolist()
+        raise InputFormatError(
+            f"event table: direction must be -1, 0, +1 or up/down/long/short/buy/sell (empty = no "
+            f"view); rows {rows} have {vals}"
+        )
+    return v.astype(float).to_numpy()
+
+
+def _set_event_ids(out: pd.DataFrame) -> None:
+    """Give ``out`` an ``event_id`` column in place, or check the given ids are unique."""
+    if "event_id" not in out:
+        when = out["timestamp"] if "timestamp" in out else out["date"].dt.tz_localize("UTC")
+        if "timestamp" in out and "date" in out:
+            when = when.fillna(out["date"].dt.tz_localize("UTC"))
+        ids = []
+        for i, (t, w) in enumerate(zip(out["theme"], when)):
+            key = (str(w), str(out["headline"].iat[i]) if "headline" in out else "")
+            ids.append(_event_id(t, w, key))
+        out.insert(0, "event_id", ids)
+        if out["event_id"].duplicated().any():
+            out["event_id"] = out["event_id"] + "-" + out.groupby("event_id").cumcount().astype(str)
+    elif out["event_id"].duplicated().any():
+        dup = out.loc[out["event_id"].duplicated(), "event_id"].head(5).tolist()
+        raise InputFormatError(f"event table: duplicate event_id values {dup}")
 
 
 def events_from_table(
@@ -301,67 +398,17 @@ def events_from_table(
         rows = (np.flatnonzero(out["theme"].isin(["", "nan", "None", "<NA>"]).to_numpy()) + 1).tolist()
         raise InputFormatError(f"event table: empty theme in row(s) {rows[:10]}")
     if "timestamp" in out:
-        ts, _, why = parse_timestamps(out["timestamp"], tz)
-        bad = (why != "").to_numpy()
-        if "date" in out:
-            bad &= out["date"].isna().to_numpy()
-        if bad.any():
-            rows = (np.flatnonzero(bad) + 1)[:10].tolist()
-            reasons = sorted(set(why[bad]))
-            hint = (
-                " Pass tz='<IANA zone>' or give offsets (e.g. +09:00)."
-                if "naive_timestamp" in reasons
-                else ""
-            )
-            raise InputFormatError(
-                f"event table: bad timestamp in row(s) {rows} ({', '.join(reasons)}).{hint}"
-            )
-        out["timestamp"] = ts
+        out["timestamp"] = _table_timestamps(out, tz)
     if "date" in out:
-        d = pd.to_datetime(out["date"], errors="coerce")
-        if getattr(d.dt, "tz", None) is not None:
-            raise InputFormatError(
-                "event table: 'date' must be calendar dates without time zone; use 'timestamp' for instants"
-            )
-        bad = d.isna().to_numpy() & out["date"].notna().to_numpy()
-        if bad.any():
-            raise InputFormatError(
-                f"event table: unparseable date in row(s) {(np.flatnonzero(bad) + 1)[:10].tolist()}"
-            )
-        out["date"] = d.dt.normalize()
+        out["date"] = _table_dates(out["date"])
     if "direction" in out:
-        raw = out["direction"]
-        words = raw.astype("string").str.strip().str.lower().map(_DIRECTION_WORDS)
-        v = pd.to_numeric(raw, errors="coerce").where(words.isna(), words.astype("Float64"))
-        blank = raw.isna() | (raw.astype("string").str.strip() == "")
-        bad = (~v.isin([-1, 0, 1]) | v.isna()) & ~blank.fillna(True)
-        if bad.any():
-            rows = (np.flatnonzero(bad.to_numpy()) + 1)[:10].tolist()
-            vals = raw[bad.to_numpy()].astype(str).head(5).tolist()
-            raise InputFormatError(
-                f"event table: direction must be -1, 0, +1 or up/down/long/short/buy/sell (empty = no "
-                f"view); rows {rows} have {vals}"
-            )
-        out["direction"] = v.astype(float).to_numpy()
+        out["direction"] = _table_directions(out["direction"])
     has_dir = "direction" in out or any(str(c).startswith("direction_") for c in out.columns)
     if not has_dir:
         book = _resolve_book(themes)
         sent = pd.to_numeric(out["sentiment"], errors="coerce") if "sentiment" in out else None
         for k, v in _direction_columns(book, out["theme"], sent).items():
             out[k] = v
-    if "event_id" not in out:
-        when = out["timestamp"] if "timestamp" in out else out["date"].dt.tz_localize("UTC")
-        if "timestamp" in out and "date" in out:
-            when = when.fillna(out["date"].dt.tz_localize("UTC"))
-        ids = []
-        for i, (t, w) in enumerate(zip(out["theme"], when)):
-            key = (str(w), str(out["headline"].iat[i]) if "headline" in out else "")
-            ids.append(_event_id(t, w, key))
-        out.insert(0, "event_id", ids)
-        if out["event_id"].duplicated().any():
-            out["event_id"] = out["event_id"] + "-" + out.groupby("event_id").cumcount().astype(str)
-    elif out["event_id"].duplicated().any():
-        dup = out.loc[out["event_id"].duplicated(), "event_id"].head(5).tolist()
-        raise InputFormatError(f"event table: duplicate event_id values {dup}")
+    _set_event_ids(out)
     front = [c for c in ("event_id", "theme", "timestamp", "date") if c in out]
     return out[front + [c for c in out.columns if c not in front]]
