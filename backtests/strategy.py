@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from backtests import _bt_steps as steps
+from backtests import _bt_units
 from backtests._bt_inputs import (
     _Directions,
     _market_frames,
@@ -315,9 +316,7 @@ class BacktestResult:
         if len(self.skipped):
             counts = self.skipped["reason"].value_counts()
             lines.append("  not traded: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
-        from backtests import _bt_units  # per-kind / risk-unit headline, never bp summed across kinds
-
-        return "\n".join(_bt_units.finalize_summary(lines, self))
+        return "\n".join(_bt_units.finalize_summary(lines, self))  # per kind, never bp summed across kinds
 
     def plot(self, **kw: Any) -> Any:
         """Equity curve, drawdown and placebo band (matplotlib Figure; see ``plots.plot_backtest``)."""
@@ -495,11 +494,8 @@ def backtest(
         "placebo": int(placebo), "seed": seed, "stop_loss_bp": stop_loss_bp, "take_profit_bp": take_profit_bp,
         "rules": [dataclasses.asdict(r) for r in rule_list], "annualisation_days": ANNUALISATION, "series": all_series,
     }  # fmt: skip
-    result = BacktestResult(positions=positions, pnl=pnl, gross=gross, costs=costs, trades=trades, stats=stats,
-                            placebo=placebo_df, placebo_paths=placebo_paths, skipped=skipped_df, settings=settings)  # fmt: skip
-    from backtests import _bt_units  # statistics per kind and in risk units, distinct bets
-
-    return _bt_units.attach(result, mk.changes)
+    return _bt_units.attach(BacktestResult(positions=positions, pnl=pnl, gross=gross, costs=costs, trades=trades, stats=stats,
+                            placebo=placebo_df, placebo_paths=placebo_paths, skipped=skipped_df, settings=settings), mk.changes)  # fmt: skip
 
 
 def align_events_strict(events: pd.DataFrame, market: Any) -> pd.DataFrame:

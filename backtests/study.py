@@ -4,6 +4,14 @@ The numeric work is in :mod:`backtests.engine` (windows, estimation) and :mod:`b
 (test statistics); this module validates the inputs, turns events into event-series pairs,
 accounts for every pair that cannot be studied (``EventStudy.excluded``), handles overlapping
 windows and assembles the result tables.
+
+Kolari-Pynnonen: rbar is the mean over pairs i != j of rho_ij * o_ij, with rho_ij the mean
+product of the two pairs' standardised estimation residuals (residual / RMS residual, missing
+days count as 0) over the calendar days their estimation windows share, divided by that
+number of days; o_ij the share of the tested window's days both windows cover (daily test: 1
+on the same date). It equals the mean Pearson correlation when every event has the same
+date and no data are missing (Kolari & Pynnonen 2010). rbar is estimated over all pairs of
+the group; N in the adjustment is the number of pairs in the test.
 """
 
 from __future__ import annotations
@@ -59,6 +67,14 @@ class EventStudy:
     excluded : DataFrame
         One row per dropped pair: ``event_id``, ``series``, ``date``, ``day0``, ``reason``,
         ``detail``, ``n_est``, ``n_missing``.
+        Reason codes of ``study.excluded``: ``unknown_series``, ``missing_date``,
+        ``date_outside_data`` (before the series' first or after its last observation),
+        ``window_outside_data`` (event window runs off the data), ``overlap`` / ``merged``
+        (``overlap=`` option), ``short_estimation`` (fewer than ``min_estimation`` usable days; an
+        estimation window running off the start counts its missing days), ``nonpositive_variance``,
+        ``singular_benchmark``, ``missing_in_window``, ``day0_in_data_gap`` / ``window_in_data_gap``
+        / ``estimation_in_data_gap`` (day 0 or a window day across missing calendar sessions, see
+        :mod:`backtests.gaps`), and the codes of :func:`backtests.calendar.align_events`.
     overlaps : DataFrame
         Pairs of events on the same series whose event windows overlap.
     placebo_draws : DataFrame or None
@@ -274,41 +290,21 @@ def event_study(
     seed : int
         Seed of the placebo draws.
     confounders : {"flag", "exclude", "ignore"} or dict
-        Scheduled macro releases inside each event window (``study.confounders``, see
-        :mod:`backtests.confounders`): list them (default), also exclude the pairs concerned
-        (reason ``confounded``; ``{"policy": "exclude", "days": (d0, d1)}`` restricts the days),
-        or skip.
+        Scheduled macro releases in each window (``study.confounders``, :mod:`backtests.confounders`):
+        list them, also exclude the pairs (reason ``confounded``; ``{"policy": "exclude", "days":
+        (d0, d1)}`` restricts the days), or skip.
     releases : DataFrame, str or Path, optional
-        The release calendar (default :func:`backtests.macro_calendar`; a CSV of your own releases
-        is read with :func:`backtests.macro.read_releases`).
+        Release calendar (default :func:`backtests.macro_calendar`, or your own CSV).
     adjust : {"bh", "holm", "none"}
-        Multiple-testing adjustment of the headline p-values over every cell (``study.headline``).
+        Multiple-testing adjustment of the headline p-values over every cell.
     bins : int, list of float or dict, optional
-        Binning of continuous ``group_by`` columns (:mod:`backtests.grouping`; default: VADER
-        thresholds for ``sentiment``, terciles otherwise).
+        Bins of continuous ``group_by`` columns (:mod:`backtests.grouping`).
 
     Returns
     -------
     EventStudy
-        ``len(study.pairs) + len(study.excluded) == study.n_requested`` always. Reason codes of
-        ``study.excluded``: ``unknown_series``, ``missing_date``, ``date_outside_data`` (before the
-        series' first or after its last observation), ``window_outside_data`` (event window runs
-        off the data), ``overlap`` / ``merged`` (``overlap=`` option), ``short_estimation`` (fewer
-        than ``min_estimation`` usable days; an estimation window running off the start counts
-        its missing days), ``nonpositive_variance``, ``singular_benchmark``,
-        ``missing_in_window``, ``day0_in_data_gap`` / ``window_in_data_gap`` /
-        ``estimation_in_data_gap`` (day 0 or a window day across missing calendar sessions, see
-        :mod:`backtests.gaps`), and the codes of :func:`backtests.calendar.align_events`.
-
-    Notes
-    -----
-    Kolari-Pynnonen: rbar is the mean over pairs i != j of rho_ij * o_ij, with rho_ij the mean
-    product of the two pairs' standardised estimation residuals (residual / RMS residual, missing
-    days count as 0) over the calendar days their estimation windows share, divided by that
-    number of days; o_ij the share of the tested window's days both windows cover (daily test: 1
-    on the same date). It equals the mean Pearson correlation when every event has the same
-    date and no data are missing (Kolari & Pynnonen 2010). rbar is estimated over all pairs of
-    the group; N in the adjustment is the number of pairs in the test.
+        ``len(study.pairs) + len(study.excluded) == study.n_requested`` always (reason codes of
+        ``study.excluded``: see :class:`EventStudy`; Kolari-Pynnonen's rbar: module notes).
 
     Raises
     ------
@@ -318,7 +314,6 @@ def event_study(
         Malformed ``changes`` or ``events``.
     """
     from backtests import answers, grouping
-
     events, group_by, notes = grouping.prepare(events, changes, group_by, bins, benchmark)
     call = {k: v for k, v in locals().items() if k not in ("answers", "grouping", "notes")}
     spec = steps.make_spec(
@@ -329,7 +324,6 @@ def event_study(
     state = steps.StudyState(changes, events, spec, benchmark=benchmark, min_estimation=min_estimation)
     for _name, step in steps.STEPS:
         step(state)
-    t = state.tables
-    frames = {name: t.pop(name) for name in _TABLES}  # what is left: tables of extra steps
-    study = EventStudy(**frames, settings=state.spec.settings(), n_requested=state.n_req, extra=t)
+    frames = {name: state.tables.pop(name) for name in _TABLES}  # what is left: tables of extra steps
+    study = EventStudy(**frames, settings=state.spec.settings(), n_requested=state.n_req, extra=state.tables)
     return answers.finish(study, call, notes)  # confounders, headline, exclusion warning
