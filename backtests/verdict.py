@@ -92,6 +92,8 @@ def confounder_phrases(confounders: pd.DataFrame | None, event_id) -> list[str]:
     out = []
     for (rel, when), g in c.groupby(["release", "release_time"], sort=True):
         tz = _release_tz(rel)
+        if "name" in g and g["name"].notna().any():  # the calendar's human name ("US payrolls")
+            rel = str(g["name"].dropna().iloc[0])
         t = pd.Timestamp(when)
         t = (t.tz_localize("UTC") if t.tzinfo is None else t).tz_convert(tz)
         days = sorted({int(d) for d in g["rel_day"]})
