@@ -45,8 +45,11 @@ UNKNOWN_TZ = "unknown_tz_abbreviation"
 CONFLICT_TZ = "conflicting_tz_offset"
 OUT_OF_RANGE = "out_of_range"
 EPOCH_UNDECLARED = "epoch_not_declared"
+AMBIGUOUS_DM = "ambiguous_day_month"
 REASONS = (NAIVE, DATE_NEEDS_TZ, UNPARSEABLE, MISSING, LOCAL_GAP, UNKNOWN_TZ, CONFLICT_TZ, OUT_OF_RANGE,
-           EPOCH_UNDECLARED)  # fmt: skip
+           EPOCH_UNDECLARED, AMBIGUOUS_DM)  # fmt: skip
+#: a numeric day/month/year or month/day/year date: "02/05/2025" is 2 May or 5 February
+_NUMERIC_DMY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?!\d)")
 
 _NAT = np.iinfo(np.int64).min
 _ISO_BODY = r"(?P<y>\d{4})-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
@@ -384,6 +387,9 @@ def _parse_rest(rest: str, zone: dt.tzinfo | None) -> tuple[str, object, str, dt
         except ValueError:
             return UNPARSEABLE, None, "", None
         return "naive", naive, "second" if rest.count(":") >= 2 else "minute", zone
+    m = _NUMERIC_DMY.match(rest)
+    if m and int(m[1]) <= 12 and int(m[2]) <= 12 and m[1].lstrip("0") != m[2].lstrip("0"):
+        return AMBIGUOUS_DM, None, "", None  # never guess: 02/05 is 2 May or 5 February
     from dateutil import parser as du
 
     try:

@@ -83,6 +83,8 @@ _HINTS = {
     "CLI --published-range, config [articles].published_range)",
     "unknown_tz_abbreviation": "write the zone as an offset (+09:00) or an abbreviation from the README's "
     "timestamp table",
+    "ambiguous_day_month": "a numeric date such as 02/05/2025 can be 2 May or 5 February: write it as "
+    "ISO 8601 (2025-05-02) or with the month's name (2 May 2025)",
     "unreadable_file": "name the format or encoding: format= / encoding= (CLI --format / --encoding, "
     "config [articles].format / [articles].encoding)",
 }

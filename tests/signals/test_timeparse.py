@@ -77,6 +77,12 @@ TABLE = [
     ("1850-01-01T00:00:00Z", None, None, "out_of_range"),
     ("Fri, 02 May 2025 10:50:00 +0900 (EST)", None, None, "conflicting_tz_offset"),
     ("not a date", "UTC", None, "unparseable_timestamp"),
+    # numeric day/month: never guessed (02/05 is 2 May in London, 5 February in New York)
+    ("02/05/2025 09:00 +0900", None, None, "ambiguous_day_month"),
+    ("02.05.2025 09:00 JST", None, None, "ambiguous_day_month"),
+    ("13/05/2025 09:00 +0900", None, "2025-05-13 00:00:00", ""),
+    ("05/13/2025 09:00 +0900", None, "2025-05-13 00:00:00", ""),
+    ("05/05/2025 09:00 +0900", None, "2025-05-05 00:00:00", ""),
     ("", "UTC", None, "missing_timestamp"),
 ]
 
