@@ -95,6 +95,28 @@ def headline_of(study) -> tuple[pd.DataFrame | None, bool]:
     return (vd.headline_from_tests(study), True) if study is not None and len(study.tests) else (None, True)
 
 
+def _bt_verdict(bt, placebo_p) -> str | None:
+    """The backtest in one sentence, per kind (yield bp and FX bp are never added) and in risk units
+    (``bt.stats_units``), with distinct bets, hit rate and the per-bet t-statistic."""
+    su = getattr(bt, "stats_units", None)
+    if su is None or su.empty:
+        return None
+    parts = []
+    for _, r in su[su["scope"] == "kind"].iterrows():
+        parts.append(
+            f"{r['kind']} {r['total']:+.0f} {r['unit']} ({int(r['n_bets'])} bets, hit {r['hit_rate']:.0%}, "
+            f"t {r['t_bet']:.2f})"
+        )
+    risk = su[su["scope"] == "risk"]
+    tail = ""
+    if len(risk):
+        r = risk.iloc[0]
+        tail = f"; all kinds in risk units: Sharpe {r['sharpe']:.2f} at {r['exposure']:.0%} exposure"
+    # the placebo ranks the book's bp total: meaningful for one kind only
+    plc = f"; placebo p {vd._p(placebo_p)} (same rules on random dates)" if len(parts) == 1 else ""
+    return "Signal backtest, net of costs: " + "; ".join(parts) + tail + plc + "."
+
+
 def verdict_section(
     study=None,
     bt=None,
@@ -136,13 +158,9 @@ def verdict_section(
     if intervention_line:
         sec.bullets.append(intervention_line)
     if bt is not None:
-        get = portfolio_stats(bt).get
-        tot, sh, pp = get("total_bp"), get("sharpe"), get("placebo_total_pvalue")
-        if tot is not None:
-            sec.bullets.append(
-                f"Signal backtest: {tot:+.0f} bp net of costs, Sharpe {sh:.2f} (252-day), placebo p "
-                f"{vd._p(pp)} (same rules on random dates)."
-            )
+        line = _bt_verdict(bt, portfolio_stats(bt).get("placebo_total_pvalue"))
+        if line:
+            sec.bullets.append(line)
     if not sec.bullets and not sec.paragraphs:
         sec.paragraphs.append("No study or backtest results to judge.")
     return sec

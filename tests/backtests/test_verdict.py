@@ -165,3 +165,28 @@ def test_verdict_section_reads_the_study_tables():
     assert any("UST 10y +12.3 bp**" in b for b in sec.bullets)
     assert "Benjamini-Hochberg adjusted over all 3 cells" in sec.note
     assert not np.isnan(SIG["qvalue"]).any()
+
+
+def test_backtest_verdict_never_adds_yield_bp_to_fx_bp():
+    from types import SimpleNamespace
+
+    from backtests.sections import _bt_verdict
+
+    def row(scope, kind, unit, total, n_bets, hit, t, sharpe=0.5, exposure=0.1):
+        return {"scope": scope, "kind": kind, "unit": unit, "total": total, "n_bets": n_bets,
+                "hit_rate": hit, "t_bet": t, "sharpe": sharpe, "exposure": exposure}  # fmt: skip
+
+    two = pd.DataFrame([
+        row("series", "yield", "bp of yield", -100.0, 9, 0.2, -1.0),
+        row("kind", "yield", "bp of yield", -205.0, 16, 0.25, -2.06),
+        row("kind", "fx", "bp (log return)", 1069.0, 17, 0.71, 1.65),
+        row("risk", "all", "vol units", -31.1, 33, 0.48, -0.92, sharpe=-0.64, exposure=0.09),
+    ])  # fmt: skip
+    text = _bt_verdict(SimpleNamespace(stats_units=two), 0.144)
+    assert "yield -205 bp of yield (16 bets, hit 25%, t -2.06)" in text
+    assert "fx +1069 bp (log return) (17 bets, hit 71%, t 1.65)" in text
+    assert "Sharpe -0.64 at 9% exposure" in text
+    assert "+864" not in text and "placebo" not in text  # no bp sum across kinds, no placebo of that sum
+    one = two[two["kind"].isin(["fx", "all"])]
+    assert "placebo p 0.144" in _bt_verdict(SimpleNamespace(stats_units=one), 0.144)
+    assert _bt_verdict(SimpleNamespace(stats_units=None), 0.1) is None
