@@ -452,8 +452,7 @@ def plot_car_heatmap(
     Parameters
     ----------
     study : EventStudy
-        ``study.headline`` is read when ``headline`` is not given; without it, a stand-in built
-        from ``study.tests`` (placebo p, no q, no stars) is drawn and the title says so.
+        ``study.headline`` is read when ``headline`` is not given.
     headline : DataFrame, optional
         Columns ``group``, ``series``, ``start``, ``end``, ``n``, ``car``, ``qvalue``, ``stars``.
     window : (int, int), optional
@@ -465,14 +464,10 @@ def plot_car_heatmap(
     -------
     matplotlib.figure.Figure
     """
-    from backtests.verdict import headline_from_tests, pick_window, with_group
+    from backtests.verdict import pick_window, with_group
 
     unit = _unit(study)
-    h = headline if headline is not None else getattr(study, "headline", None)
-    h = with_group(h) if h is not None else None
-    stand_in = h is None
-    if stand_in:
-        h = headline_from_tests(study)
+    h = with_group(headline if headline is not None else study.headline)
     if h is None or h.empty:
         fig, axes = _figure(width=8.0, height=3.0)
         return _empty(fig, axes[0, 0], "no headline results to draw")
@@ -517,8 +512,7 @@ def plot_car_heatmap(
         fig.colorbar(im, ax=ax, location="bottom", shrink=0.8, aspect=30, pad=0.02).set_label(
             f"{_KIND_NAMES.get(kind, kind)} ({unit})", fontsize=7
         )
-    how = ("no stars: stand-in from the placebo test until the headline table exists" if stand_in
-           else "stars from the headline test's q-value")  # fmt: skip
+    how = "stars from the headline test's q-value"
     fig.suptitle(title or f"Mean CAR [{a}, {b}] by theme and series ({unit}; {how})", fontsize=10)
     return fig
 

@@ -87,12 +87,9 @@ def model_note(study) -> str:
     )
 
 
-def headline_of(study) -> tuple[pd.DataFrame | None, bool]:
-    """The study's headline table and whether it is the stand-in (TODO(#18): drop the stand-in)."""
-    h = getattr(study, "headline", None)
-    if isinstance(h, pd.DataFrame):
-        return vd.with_group(h), False
-    return (vd.headline_from_tests(study), True) if study is not None and len(study.tests) else (None, True)
+def headline_of(study) -> pd.DataFrame | None:
+    """The study's headline table with a ``group`` column (None without a study)."""
+    return None if study is None else vd.with_group(study.headline)
 
 
 def _bt_verdict(bt, placebo_p) -> str | None:
@@ -148,13 +145,10 @@ def verdict_section(
         if src is not None:  # the model's sentence leads the paragraph
             sec.paragraphs[-1] += " " + lines.pop(0)
         sec.bullets += lines
-    h, stand_in = headline_of(study)
+    h = headline_of(study)
     if h is not None:
         sec.bullets += vd.theme_sentences(h, unit=getattr(study, "unit", None) or "bp")
-        sec.note = vd.method_note(h) if not stand_in else (
-            "Stand-in until the study's headline table exists: every cell read with the placebo test, "
-            "no multiple-testing adjustment (q n/a) and no stars."
-        )  # fmt: skip
+        sec.note = vd.method_note(h)
     if intervention_line:
         sec.bullets.append(intervention_line)
     if bt is not None:
@@ -183,21 +177,20 @@ def themes_section(study, *, headline: pd.DataFrame | None = None) -> Section:
     """Themes x markets: heatmap of the headline CARs, CAAR small multiples, the headline table."""
     from backtests import plots
 
-    h, stand_in = (headline, False) if headline is not None else headline_of(study)
+    h = vd.with_group(headline) if headline is not None else headline_of(study)
     sec = Section(
         "Results by theme and market",
         ["Each cell is one theme on one series; read p and q together (several cells are tested at once)."],
         key="themes",
         note=model_note(study),
     )
-    sec.figures.append(("car_heatmap", lambda: plots.plot_car_heatmap(study, headline=h if not stand_in else None),
+    sec.figures.append(("car_heatmap", lambda: plots.plot_car_heatmap(study, headline=h),
                         "Mean CAR by theme and series (bp printed; colour on each kind's own scale)"))  # fmt: skip
     sec.figures.append(
         ("caar", lambda: plots.plot_caar(study), "CAAR paths by theme and family of series (bp)")
     )
     if h is not None:
-        sec.tables.append(("headline", h, "Headline test per theme, series and CAR window (stand-in: placebo)"
-                           if stand_in else "Headline test per theme, series and CAR window"))  # fmt: skip
+        sec.tables.append(("headline", h, "Headline test per theme, series and CAR window"))
     sec.tables += [
         ("tests", study.tests, "Full test battery (two-sided p-values)"),
         ("car", study.car, "CAR per event-series pair"),

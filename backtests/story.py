@@ -12,7 +12,6 @@ import pandas as pd
 from backtests import plots
 from backtests._labels import series_label, sort_key, theme_label
 from backtests.sections import Section, verdict_section
-from backtests.verdict import event_view_from_study
 
 #: ``source`` of every article in the project's own sample corpus (data/news/sample_articles.jsonl)
 SAMPLE_SOURCE = "newsbt sample"
@@ -263,14 +262,11 @@ def _intervention_line(res) -> str | None:
 
 
 def event_view(res) -> pd.DataFrame | None:
-    """The highlighted event's single-event view: ``study.event(event_id)`` when the study has it
-    (TODO(#18)), else the stand-in built from the one-event study's own tables."""
+    """The highlighted event's single-event view (``study.event(event_id)``)."""
     st, row = res.highlight_study, res.highlight_event
     if st is None or row is None:
         return None
-    if hasattr(st, "event"):
-        return st.event(row["event_id"])
-    return event_view_from_study(st, row["event_id"], res.changes)
+    return st.event(row["event_id"])
 
 
 def verdict(res) -> Section:

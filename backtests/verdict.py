@@ -8,10 +8,10 @@ recomputed here:
   (``car`` in the study's unit, ``pvalue``/``qvalue`` of the headline test, ``stars`` from q only);
 - ``confounders``: scheduled releases inside a pair's window, :data:`CONFOUNDER_COLUMNS`
   (``release_time`` UTC, ``rel_day`` on the series' calendar, ``before_close`` bool);
-- the single-event view (``study.event(event_id)``): one row per series with
-  :data:`EVENT_VIEW_COLUMNS` (levels in the series' own unit, ``change_bp`` raw change in bp,
-  ``change_sd`` that change in estimation-window sd units, ``ar``/``car`` abnormal change in bp,
-  ``placebo_p``).
+- the single-event view (``study.event(event_id)``): one row per series and CAR window
+  (levels in the series' own unit, ``change_bp`` raw change in bp, ``change_sd`` that change in
+  estimation-window sd units, ``car`` abnormal change in bp, ``placebo_p``); the verdict reads the
+  day-0 window (else days 0 to 1, else the first).
 """
 
 from __future__ import annotations
@@ -28,9 +28,6 @@ HEADLINE_COLUMNS = (
     "group", "series", "start", "end", "n", "n_eff", "car", "test", "statistic", "pvalue", "qvalue", "stars",
 )  # fmt: skip
 CONFOUNDER_COLUMNS = ("event_id", "series", "release", "release_time", "rel_day", "before_close")
-EVENT_VIEW_COLUMNS = (
-    "series", "level_before", "level_after", "change_bp", "change_sd", "ar", "car", "placebo_p",
-)  # fmt: skip
 #: significance level for the plain-words "distinguishable from noise" of a single p-value
 ALPHA = 0.05
 #: windows the theme verdict prefers (day 0 and the next day first), else the widest
@@ -200,7 +197,7 @@ def theme_sentences(
                 f"largest move {series_label(big.name)} {_bp(big['car'])}, "
                 f"{_TEST_NAMES.get(big['test'], big['test'])} p {_p(big['pvalue'])}"
             )
-            if not np.isfinite(lowq):  # no q-values (stand-in): no judgement; the section note says why
+            if not np.isfinite(lowq):  # no q-values (adjust='none' or no test): no judgement
                 parts.append(f"{big_txt}, q n/a")
             else:
                 who = f"the other {len(rest)} series not" if parts else "no series"
@@ -239,63 +236,3 @@ def method_note(headline: pd.DataFrame | None) -> str:
         f"documented rule); q: Benjamini-Hochberg adjusted over all {len(headline)} cells of the "
         "headline table; stars come from q only and never for an effective N below 3."
     )
-
-
-# --- stand-ins until the honest-answers tables (#18) are merged --------------------------------
-# TODO(#18): the lead replaces these with study.headline / study.event(event_id) once merged;
-# they only reshape tables the study already has (no statistic is computed here).
-
-
-def headline_from_tests(study, test: str = "placebo") -> pd.DataFrame:
-    """A headline-shaped frame from ``study.tests`` (one named test for every cell, no q-values,
-    no stars, effective N unknown): the verdict's input while ``study.headline`` does not exist."""
-    t = study.tests
-    t = t[t["test"] == test] if (t["test"] == test).any() else t[t["test"] == t["test"].iloc[0]]
-    gcols = [c for c in t.columns if c not in (
-        "series", "test", "start", "end", "statistic", "pvalue", "n", "n_pos", "caar", "rel_day",
-    )]  # fmt: skip
-    grp = t[gcols].astype(str).agg(" · ".join, axis=1) if gcols else pd.Series("all events", index=t.index)
-    return pd.DataFrame(
-        {
-            "group": grp,
-            "series": t.get("series", "all"),
-            "start": t["start"],
-            "end": t["end"],
-            "n": t["n"],
-            "n_eff": np.nan,
-            "car": t.get("caar", np.nan),
-            "test": t["test"],
-            "statistic": t["statistic"],
-            "pvalue": t["pvalue"],
-            "qvalue": np.nan,
-            "stars": "",
-        }
-    ).reset_index(drop=True)
-
-
-def event_view_from_study(study, event_id, changes: pd.DataFrame | None = None) -> pd.DataFrame:
-    """A single-event-view-shaped frame from a one-event study: AR and standardised AR of day 0
-    (``study.car`` window [0, 0]), the raw day-0 change looked up in ``changes`` and the day-0
-    placebo p-value (``study.tests``)."""
-    car = study.car
-    c0 = car[(car["event_id"] == event_id) & (car["start"] == 0) & (car["end"] == 0)]
-    t = study.tests
-    p0 = t[(t["test"] == "placebo") & (t["start"] == 0) & (t["end"] == 0)]
-    p0 = p0.set_index("series")["pvalue"] if "series" in p0 else pd.Series(dtype=float)
-    day0 = study.pairs[study.pairs["event_id"] == event_id].set_index("series")["day0"]
-    rows = []
-    for r in c0.itertuples():
-        raw = np.nan
-        if changes is not None and r.series in changes and pd.Timestamp(day0[r.series]) in changes.index:
-            raw = float(changes.loc[pd.Timestamp(day0[r.series]), r.series])
-        rows.append(
-            {
-                "series": r.series,
-                "change_bp": raw,
-                "change_sd": r.scar,
-                "ar": r.car,
-                "car": r.car,
-                "placebo_p": p0.get(r.series, np.nan),
-            }  # fmt: skip
-        )
-    return pd.DataFrame(rows, columns=["series", "change_bp", "change_sd", "ar", "car", "placebo_p"])
