@@ -1,6 +1,8 @@
 """Theme tagging benchmark: quality on the held-out labelled news, and headlines per second.
 
-Run: ``.venv/bin/python benchmarks/themes.py [--part heldout,heldout2|dev] [--n 50000] [--repeat 3]``
+Run: ``.venv/bin/python benchmarks/themes.py [--part heldout,heldout2|dev] [--n 50000] [--repeat 3]``;
+``--compile``: only the default book's load + compile time without the regex cache, on a cache
+miss and on a cache hit (:mod:`signals._regex_cache`).
 
 Quality: tags the labelled items of ``data/themes/labels/<part>.csv`` (texts rebuilt from
 ``../shared/data/news``: headline + ~300-character lede, as the annotators read them) with the
@@ -143,6 +145,40 @@ def speed(n: int, repeat: int) -> None:
     print("tagged per theme:", tagged["themes"].explode().value_counts().to_dict())
 
 
+def compile_speed(repeat: int) -> None:
+    """Load + compile the default book: no cache, cache miss (fresh folder, file written), cache hit."""
+    import tempfile
+
+    path = th.data_path("themes", "default.toml")
+
+    def once() -> tuple[float, str]:
+        re.purge()  # the re module's own cache would hide the compile cost
+        t0 = time.perf_counter()
+        book = th.load_themes(path)
+        return time.perf_counter() - t0, book.cache_status
+
+    old = os.environ.get("NEWSBT_THEME_CACHE")
+    rows = []
+    try:
+        for _ in range(repeat):
+            os.environ["NEWSBT_THEME_CACHE"] = "off"
+            rows.append(("no cache", *once()))
+            with tempfile.TemporaryDirectory() as d:
+                os.environ["NEWSBT_THEME_CACHE"] = d
+                rows.append(("cache miss (compiles, writes)", *once()))
+                rows.append(("cache hit", *once()))
+    finally:
+        if old is None:
+            os.environ.pop("NEWSBT_THEME_CACHE", None)
+        else:
+            os.environ["NEWSBT_THEME_CACHE"] = old
+    print(f"\ndefault theme book load + compile (best of {repeat}; load {os.getloadavg()[0]:.1f}):")
+    for label in dict.fromkeys(r[0] for r in rows):
+        ts = [t for lab, t, _ in rows if lab == label]
+        st = next(s for lab, _, s in rows if lab == label)
+        print(f"  {label:<30} {min(ts) * 1e3:7.0f} ms  (median {sorted(ts)[len(ts) // 2] * 1e3:.0f} ms; {st})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -153,6 +189,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-quality", action="store_true", help="speed only")
+    ap.add_argument("--compile", action="store_true", help="only the book's compile time (cache off/miss/hit)")
     args = ap.parse_args()
     if not (SHARED / "news").is_dir():
         sys.exit(
@@ -162,6 +199,9 @@ def main() -> None:
     bad = [p for p in parts if p not in ("dev", "heldout", "heldout2")]
     if bad:
         ap.error(f"--part: unknown part(s) {bad}; choose from dev, heldout, heldout2")
+    if args.compile:
+        compile_speed(args.repeat)
+        return
     if not args.no_quality:
         for p in parts:
             if p == "heldout2" and not (REPO / "data" / "themes" / "labels" / "heldout2.csv").is_file():

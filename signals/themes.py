@@ -35,6 +35,7 @@ from scipy import sparse
 
 from signals._clauses import Negation, Rule, find_rule, parse_negation, parse_rule, rule_regex
 from signals._paths import data_path
+from signals._regex_cache import RegexCache
 from signals._safe_regex import check_pattern
 from signals.errors import ConfigError, InputFormatError
 
@@ -215,7 +216,7 @@ def _wrap(p: str) -> str:
 class _Matcher:
     """One compiled scanner over all alternatives of all patterns of a book."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(self, patterns: list[str], compiler=re.compile, factor=None) -> None:
         alts: dict[str, int] = {}
         alt_parents: list[set[int]] = []
         for pi, pat in enumerate(patterns):
@@ -224,9 +225,9 @@ class _Matcher:
                     alts[a] = len(alts)
                     alt_parents.append(set())
                 alt_parents[alts[a]].add(pi)
-        body = _trie_alternation(list(alts))
-        self.scan = re.compile(rf"(?<!\w)(?=((?:{body}))(?!\w))")
-        self.alt_res = [re.compile(_wrap(a)) for a in alts]
+        body = (factor or _trie_alternation)(list(alts))
+        self.scan = compiler(rf"(?<!\w)(?=((?:{body}))(?!\w))")
+        self.alt_res = [compiler(_wrap(a)) for a in alts]
         self.alt_parents = [np.fromiter(sorted(s), dtype=np.int64) for s in alt_parents]
         self.n_patterns = len(patterns)
         self._span_cache: dict[str, np.ndarray] = {}
@@ -286,6 +287,9 @@ class ThemeBook:
     neutral_headline : str, optional
         Regex on the lower-case headline; where it matches, every tagged theme gets stance 0
         (e.g. ``^analysis\b``: analysis pieces report no escalation or de-escalation).
+    cache : bool
+        Keep the compiled regexes in the on-disk cache keyed by the book's content
+        (:mod:`signals._regex_cache`; ``NEWSBT_THEME_CACHE=off`` disables it for every book).
     """
 
     def __init__(
@@ -299,6 +303,7 @@ class ThemeBook:
         source: str = "<memory>",
         negation: Negation | None = None,
         neutral_headline: str = "",
+        cache: bool = True,
     ) -> None:
         if not themes:
             raise ConfigError(f"theme book {source}: no themes defined ([themes.<name>] tables)")
@@ -334,6 +339,8 @@ class ThemeBook:
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
             raise ConfigError(f"theme book {source}: rule id(s) {dup} used twice; rule ids must be unique")
+        self.cache = bool(cache)
+        self.cache_status = "not compiled"
         self._compiled: tuple | None = None
 
     # -- introspection ---------------------------------------------------------------------
@@ -378,18 +385,23 @@ class ThemeBook:
         if self._compiled is not None:
             return self._compiled
         pats: dict[str, int] = {}
+        cache = RegexCache(self._cache_key(), enabled=self.cache)
 
         def pid(p: str, where: str) -> int:
             if p not in pats:
                 try:
-                    re.compile(p)
+                    cache.compile(p)
                 except re.error as exc:
                     raise ConfigError(
                         f"theme book {self.source}: bad regex in {where}: {p!r} ({exc})"
                     ) from exc
-                check_pattern(p, f"theme book {self.source}: {where}")  # no catastrophic backtracking
+                # no catastrophic backtracking (a passed check is remembered per pattern)
+                cache.memo("safe", p, lambda: check_pattern(p, f"theme book {self.source}: {where}") or True)
                 pats[p] = len(pats)
             return pats[p]
+
+        def trie(alts: list[str]) -> str:
+            return cache.memo("trie", "\0".join(alts), lambda: _trie_alternation(alts))
 
         k = len(self.themes)
         w_entries, req_entries, exc_entries, unl_entries = [], [], [], []
@@ -412,8 +424,8 @@ class ThemeBook:
             for r in t.rules:
                 where = f"{t.name}.rules[{r.id}]"
                 try:
-                    rx = rule_regex(r, _trie_alternation)
-                    un = re.compile(rf"(?<![\w-])(?:{r.unless})(?![\w-])") if r.unless else None
+                    rx = rule_regex(r, trie, cache.compile)
+                    un = cache.compile(rf"(?<![\w-])(?:{r.unless})(?![\w-])") if r.unless else None
                 except re.error as exc:
                     raise ConfigError(f"theme book {self.source}: bad regex in {where} ({exc})") from exc
                 rules.append((r, j, pid(r.subject, where), -1, rx, un))
@@ -434,9 +446,17 @@ class ThemeBook:
         U = mat(unl_entries, ne)
         owner = np.zeros((ne, k))
         owner[np.arange(ne), np.asarray(exc_owner, dtype=int)] = 1.0
-        matcher = _Matcher(list(pats))
+        matcher = _Matcher(list(pats), cache.compile, trie)
+        cache.save()
+        self.cache_status = f"{cache.status}: {cache.hits} cached, {cache.misses} compiled"
+        log.debug("theme book %s regexes: %s (%s)", self.name, self.cache_status, cache.path)
         self._compiled = (matcher, W, R, n_req, E, U, owner, rules)
         return self._compiled
+
+    def _cache_key(self) -> list[str]:
+        """The book's content as strings (the regex cache's key): themes, negation, headline rule."""
+        return [repr(list(self.themes.values())), repr(self.negation), self.neutral_headline.pattern
+                if self.neutral_headline is not None else "", repr((self.fields, self.body_chars))]
 
     def _texts(self, articles: pd.DataFrame) -> tuple[list[str], np.ndarray]:
         """Lower-case match texts (fields joined by `` | ``, a clause break) and the length of
