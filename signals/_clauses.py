@@ -51,7 +51,7 @@ _TOKEN = r"""(?:[^\s,;:|!?()\[\]'".]|\.(?!\s)|(?<=\b\w)\.)+"""
 _TOKEN_RE = re.compile(_TOKEN)
 
 NEGATION_BEFORE = (
-    r"not|no|never|n't|nor|without|cannot|won't|wont|don't|doesn't|didn't|isn't|aren't|wasn't|"
+    r"not|no|never|\w+n't|nor|without|cannot|won't|wont|don't|doesn't|didn't|isn't|aren't|wasn't|"
     r"den(?:y|ies|ied|ying)|dismiss(?:es|ed|ing)?|rul(?:e|es|ed|ing) out|no plans? to|"
     r"unlikely to|refrain(?:s|ed|ing)? from|reject(?:s|ed|ing)?|play(?:s|ed|ing)? down|"
     r"hold(?:s|ing)? off|held off|rather than|instead of|spared|spares|exempt(?:s|ed|ing)? from"
@@ -137,26 +137,27 @@ def _gap(n: int, scope: str) -> str:
     return rf"(?:{sep}{tok}){{0,{int(n)}}}?{sep}"
 
 
-def rule_regex(rule: Rule, factor=None) -> re.Pattern:
+def rule_regex(rule: Rule, factor=None, compiler=re.compile) -> re.Pattern:
     """The compiled proximity regex of a rule (subject, bounded gap, movement; both orders for any).
 
     The subject is captured as group ``s0`` (subject first) or ``s1`` (movement first), so that
     negation can be scoped on it. ``factor``: optional function turning a list of alternatives
-    into an equivalent, faster alternation (the theme book's trie factoring)."""
+    into an equivalent, faster alternation (the theme book's trie factoring); ``compiler``: the
+    compiling function (the theme book passes its on-disk regex cache)."""
     f = factor or (lambda alts: "|".join(alts))
     s = _w(f([rule.subject]))
     m = _w(f([rule.move])) if rule.move else ""
     if not m:
-        return re.compile(rf"(?P<s0>{s})")
+        return compiler(rf"(?P<s0>{s})")
     if rule.scope == "text":  # co-occurrence anywhere, either order
-        return re.compile(rf"(?P<s0>{s})(?=[\s\S]*?{m})|{m}[\s\S]*?(?P<s1>{s})")
+        return compiler(rf"(?P<s0>{s})(?=[\s\S]*?{m})|{m}[\s\S]*?(?P<s1>{s})")
     gap = _gap(rule.within, rule.scope)
     alts = []
     if rule.order in ("any", "subject_first"):
         alts.append(rf"(?P<s0>{s}){gap}{m}")
     if rule.order in ("any", "move_first"):
         alts.append(rf"{m}{gap}(?P<s1>{s})")
-    return re.compile("|".join(f"(?:{a})" for a in alts))
+    return compiler("|".join(f"(?:{a})" for a in alts))
 
 
 def clause_bounds(text: str, start: int, end: int, scope: str = "clause") -> tuple[int, int]:
@@ -201,7 +202,10 @@ def negation_cue(
     before, after, affirm, block = neg
     (sa, sb), (a, b), (lo, hi) = subj, span, clause
     toks = list(_TOKEN_RE.finditer(text, lo, sa))
-    zones = [(toks[-window].start() if len(toks) >= window else lo, sa)]
+    z0 = toks[-window].start() if len(toks) >= window else lo
+    while z0 > lo and not text[z0 - 1].isspace():  # whole words: "won't" is one cue, not "t"
+        z0 -= 1
+    zones = [(z0, sa)]
     if sa == a and sb < b:  # subject first: the gap before the movement
         zones.append((sb, b))
     for z0, z1 in zones:
