@@ -419,6 +419,10 @@ def test_evaluate_themes_errors():
 #   F1 0.9057 / 0.9353 / 0.9136; stance 104/126 = 0.8254
 # heldout2 (400 other items, two other annotators; scored once), 2 Dec 2026:
 #   F1 0.3636 (7 positives) / 0.9593 / 0.4000 (7 positives); stance 77/111 = 0.6937
+# Round 3 (dev-only tuning: tariff request/impact/relief neutrals, averted trade war, yen official
+# commentary and background intervention, sell-off warnings; regex cache), both parts re-scored once
+# at the end, 2 Dec 2026: the same figures to 4 decimals on both parts (the round-3 rules change the
+# tag or stance of 1 held-out-1 and 3 held-out-2 items, with no net effect), so the floors stand.
 HELDOUT = {
     "heldout": ({"treasury_selloff": 0.905, "tariffs": 0.935, "yen_intervention": 0.913}, 0.825),
     "heldout2": ({"treasury_selloff": 0.363, "tariffs": 0.959, "yen_intervention": 0.400}, 0.693),
