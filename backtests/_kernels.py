@@ -1,8 +1,11 @@
 """Compiled (numba) per-pair kernels for :mod:`backtests.engine`.
 
-numba is a required dependency; ``NEWSBT_NO_NUMBA=1`` in the environment makes the engine use
-its numpy path instead (debugging, cross-checks). Reason codes and the variance thresholds of
-both paths are defined here, once.
+numba is a required dependency. Every kernel of the engine (here, in
+:mod:`backtests._kernels_factor` and in :mod:`backtests.placebo`) is declared with :func:`kernel`:
+compiled by numba, or, with ``NEWSBT_NO_NUMBA=1`` in the environment when this module is first
+imported, the very same source run by Python (debugging: breakpoints and prints work inside the
+kernels; slow). There is no other implementation. Reason codes and the variance thresholds are
+defined here, once.
 
 One pass of :func:`pairs_kernel` handles a list of event-series pairs (``raw``, ``mean`` or
 one-benchmark ``market`` model, either calendar) directly from the panel, without prefix sums:
@@ -20,11 +23,26 @@ the panel (SAR and ranks are dimensionless).
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 from numba import njit
 
-__all__ = ["ar_day_stats", "kp_lag_sums", "pairs_kernel"]
+__all__ = ["COMPILED", "ar_day_stats", "kernel", "kp_lag_sums", "pairs_kernel"]
+
+# whether the kernels are compiled (read once, when this module is first imported)
+COMPILED = os.environ.get("NEWSBT_NO_NUMBA", "") not in ("1", "true", "yes")
+
+
+def kernel(**options):
+    """Decorator of the engine's kernels: ``numba.njit(**options)``, or the function itself (the
+    same source run by Python) when ``NEWSBT_NO_NUMBA=1`` was set at import (:data:`COMPILED`)."""
+
+    def wrap(fn):
+        return njit(**options)(fn) if COMPILED else fn
+
+    return wrap
+
 
 # reason codes (0 = kept) and their strings: the one definition, for both engine paths
 R_OK = 0
@@ -47,20 +65,24 @@ _VAR_RTOL = VAR_RTOL  # (module globals are compile-time constants for the kerne
 _ZERO_VAR = ZERO_VAR
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(cache=True, nogil=True, error_model="numpy", inline="always")
+def cal_row(observed, obs_rows, obs_start, n_obs, sj, r, t_rows):
+    """Position ``r`` of series ``sj``'s calendar: (its panel row, -1 outside the data; the row
+    reported for it: the same under the observed calendar, ``r`` itself under the index one)."""
+    if observed:
+        row = obs_rows[obs_start[sj] + r] if 0 <= r < n_obs[sj] else -1
+        return row, row
+    return (r if 0 <= r < t_rows else -1), r
+
+
+@kernel(cache=True, nogil=True, error_model="numpy")
 def _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, start, xb, mb, rb):
     """Cells ``start .. start + len(xb) - 1`` of series ``sj`` into the buffers: ``xb`` the value
     (NaN outside the data or where x or the benchmark is missing), ``mb`` the benchmark (0 where
     ``xb`` is NaN), ``rb`` the calendar row (-1 outside the data under the observed calendar)."""
     t_rows = x.shape[0]
     for j in range(xb.shape[0]):
-        r = start + j
-        if observed:
-            row = obs_rows[obs_start[sj] + r] if 0 <= r < n_obs[sj] else -1
-            rb[j] = row
-        else:
-            row = r if 0 <= r < t_rows else -1
-            rb[j] = r
+        row, rb[j] = cal_row(observed, obs_rows, obs_start, n_obs, sj, start + j, t_rows)
         if row < 0:
             xb[j] = np.nan
             mb[j] = 0.0
@@ -75,7 +97,7 @@ def _fill(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, start, xb, mb, 
                 mb[j] = mv
 
 
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+@kernel(cache=True, nogil=True, error_model="numpy", inline="always")
 def _series_means(x, m, has_m, sj, per_series_m, gmean):
     """Mean of column ``sj`` of ``x`` (and of ``m`` on the same cells) over the cells where both
     are present; ``m``: ``gmean`` unless ``per_series_m``), and the number of infinite values in the column."""
@@ -99,7 +121,7 @@ def _series_means(x, m, has_m, sj, per_series_m, gmean):
     return sx / c, (sm / c if per_series_m else gmean), n_inf
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _est_sums(
     x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, r0, cx_j, cm_j, xbuf, mbuf, rbuf, do_rows
 ):
@@ -160,7 +182,7 @@ def _est_sums(
     return nf, s_x, s_m, s_xx, s_mm, s_xm
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _fit(model, nf, s_x, s_m, s_mm, s_xm, cx_j, cm_j):
     """(intercept, beta, 1 / Smm, singular, mean of m) of the model from the shifted sums."""
     L = max(nf, 1.0)
@@ -179,7 +201,7 @@ def _fit(model, nf, s_x, s_m, s_mm, s_xm, cx_j, cm_j):
     return xbar - beta * mbar, beta, 1.0 / den, singular, mbar
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _window(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p, a, model, icpt, beta, mbar,
             xw, mwr, rw, arw, mw):  # fmt: skip
     """Event window of the pair (day 0 at ``p``): values, benchmark, rows, ARs (NaN where
@@ -207,7 +229,7 @@ def _window(x, m, has_m, observed, obs_rows, obs_start, n_obs, sj, p, a, model, 
     return int(nmiss)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _residuals(xbuf, mbuf, ebuf, icpt, beta, bws, bwc, add_bw):
     """Estimation residuals into ``ebuf``; their SSR; added to the Brown-Warner sums if ``add_bw``."""
     ssr = 0.0
@@ -222,7 +244,7 @@ def _residuals(xbuf, mbuf, ebuf, icpt, beta, bws, bwc, add_bw):
     return ssr
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _bw_add(ebuf, bws, bwc, sign):
     """Add (``sign`` 1) or take back (-1) residuals to the Brown-Warner sums."""
     for j in range(ebuf.shape[0]):
@@ -232,7 +254,7 @@ def _bw_add(ebuf, bws, bwc, sign):
         bwc[j] += sign * 1.0 if ok else 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _cars(i, arw, sarw, mw, model, L, smm_inv, sigma, a, win_lo, win_hi, car_o, car_se_o, scar_o, car_days_o):
     """CAR, its forecast-error standard error, SCAR and day count of pair ``i`` per window."""
     for wi in range(win_lo.shape[0]):
@@ -259,7 +281,7 @@ def _cars(i, arw, sarw, mw, model, L, smm_inv, sigma, a, win_lo, win_hi, car_o, 
             car_se_o[i, wi] = np.nan
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _add_sar(sar_acc, g, sarw, dof):
     """Daily SAR moments of a kept pair into its group's accumulators (Patell, BMP)."""
     vd = dof / (dof - 2.0) if dof > 2 else np.nan
@@ -273,7 +295,7 @@ def _add_sar(sar_acc, g, sarw, dof):
         sar_acc[3, g, t] += 1.0 if sv > 0 else 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _clears(model, nf, s_x, s_m, s_xx, s_xm, smm_inv, ms0, dof):
     """Whether the SSR from the moments (rounded) clears the variance check by a wide margin (and
     well above the moments' own rounding): then the pair is kept and its residuals can go to
@@ -290,7 +312,7 @@ def _clears(model, nf, s_x, s_m, s_xx, s_xm, smm_inv, ms0, dof):
     return (ssr_est > 1e4 * _ZERO_VAR * max(ms0, 1e-300) * max(dof, 1.0)) and (ssr_est > 1e-8 * s_xx)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def _reason(short, singular, var, ms0, gap):
     """Reason code of a pair (R_OK: kept), in the order the checks apply."""
     if short:
@@ -304,7 +326,7 @@ def _reason(short, singular, var, ms0, gap):
     return R_OK
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def pairs_kernel(
     x, m, has_m, observed, obs_rows, obs_start, n_obs,
     s, pos, groups, idx,
@@ -405,7 +427,7 @@ def pairs_kernel(
             kp_rows[i, :] = rbuf
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(cache=True, nogil=True, error_model="numpy")
 def ar_day_stats(ar, rows):
     """Per relative day statistics of the rows ``rows`` of ``ar`` (N, W), two passes.
 
@@ -468,17 +490,19 @@ def ar_day_stats(ar, rows):
     return n, mean, sd, npos, caar, se
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+@kernel(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
 def kp_lag_sums(
     x, m, has_m, s, pos, groups, rowkey, order, icpt, beta, ssr, n_est, c, l_nom, n_lags, n_groups,
-    emit_from,
+    emit_from, mf, bf,
 ):  # fmt: skip
     """Lagged cross sums of standardised estimation residuals for Kolari-Pynnonen (index calendar).
 
     ``rowkey``: per pair, group x span + day-0 row, with a span that leaves at least ``n_lags``
     empty rows between groups; ``order``: the kept pairs sorted by ``rowkey``. With u_i the
     standardised residuals of pair i (residual / RMS residual, 0 where missing; recomputed from
-    the fitted ``icpt``, ``beta`` and ``ssr``, exactly as :func:`pairs_kernel` computes them)
+    the fitted ``icpt``, ``beta`` and ``ssr``, exactly as :func:`pairs_kernel` computes them; the
+    factor model passes ``has_m`` False and its benchmarks ``mf`` (k, T) and slopes ``bf`` (N, k),
+    the other models ``mf``/``bf`` with k = 0)
     and A_g[r] the sum of u_i over the pairs of group g with day 0 at row r, returns ``s_d``
     (G, n_lags): s_d[g, k] = sum over rows r of <A_g[r][k:], A_g[r + k][:L - k]> (the products
     of the two pairs' residuals on their common calendar days), and ``self_sum`` (G): sum over
@@ -531,19 +555,29 @@ def kp_lag_sums(
         hi = max(min(l_nom, t_rows - r0), lo)
         xcol = x[r0 + lo : r0 + hi, sj]  # a column view: no wrap-around checks, vectorises
         mcol = m[r0 + lo : r0 + hi] if has_m else m[:0]
-        for jj in range(xcol.shape[0]):
-            xv = xcol[jj]
-            mv = mcol[jj] if has_m else 0.0
-            u = (xv - a0 - b0 * mv) * rinv
-            u = u if u == u else 0.0  # missing x or benchmark
-            row[lo + jj] += u
-            uu += u * u
+        if mf.shape[0] == 0:
+            for jj in range(xcol.shape[0]):
+                xv = xcol[jj]
+                mv = mcol[jj] if has_m else 0.0
+                u = (xv - a0 - b0 * mv) * rinv
+                u = u if u == u else 0.0  # missing x or benchmark
+                row[lo + jj] += u
+                uu += u * u
+        else:  # factor model: several benchmarks
+            for jj in range(xcol.shape[0]):
+                u = xcol[jj] - a0
+                for q in range(mf.shape[0]):
+                    u -= bf[i, q] * mf[q, r0 + lo + jj]
+                u *= rinv
+                u = u if u == u else 0.0  # missing x or a benchmark
+                row[lo + jj] += u
+                uu += u * u
         if key >= emit_from:
             self_sum[g] += uu
     return s_d, self_sum
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(cache=True, nogil=True, error_model="numpy")
 def _common(a, b):
     """Number of values two ascending integer arrays share (entries < 0 ignored)."""
     i = 0
@@ -561,7 +595,7 @@ def _common(a, b):
     return n
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@kernel(cache=True, nogil=True, error_model="numpy")
 def kp_pair_sums(u, est_cols, win_cols, order, win_lo, win_hi, n_cols, a0, a1):
     """Kolari-Pynnonen cross sums over the pairs whose event windows share a calendar date.
 

@@ -15,20 +15,20 @@ A *panel* is a ``(T, S)`` float matrix of changes (NaN = missing) over ``T`` cal
 ``calendar="observed"`` each series trades on its own non-missing rows, so that relative day
 ``k`` is the ``k``-th own observation after day 0.
 
-Paths
------
-The compiled kernels (:mod:`backtests._kernels`; numba is a required dependency) are the engine
-for the ``raw``, ``mean`` and one-benchmark ``market`` models and for the placebo's pseudo
-pairs: pairs sorted by series are split over threads that release the GIL; each pair's
-estimation window is read once from its column (sums shifted by the series' means, then the
-fit), its residuals once more (SSR from the residuals, Brown-Warner sums in the same pass), then
-its event window. Kolari-Pynnonen's day sums are reduced on the fly to the lagged cross sums it
-needs (a ring of day-0 rows). Reason codes and the variance thresholds are defined once, in
-:mod:`backtests._kernels`. The ``factor`` model (several benchmarks) runs on the numpy block
-path (:mod:`backtests._engine_numpy`: prefix sums over NaN-padded blocks of series), which is
-also selected by ``NEWSBT_NO_NUMBA=1`` to cross-check the kernels; both paths agree to ~1e-13.
-The placebo test (:mod:`backtests.placebo`) fits every candidate pseudo event once with the
-same path and gathers the draws.
+Kernels
+-------
+One implementation: the compiled kernels (numba, a required dependency) run every model and the
+placebo. :func:`backtests._kernels.pairs_kernel` fits the ``raw``, ``mean`` and one-benchmark
+``market`` models, :func:`backtests._kernels_factor.factor_kernel` the ``factor`` model (k >= 1
+benchmarks), with the same outputs and accumulators: pairs sorted by series are split over
+threads that release the GIL; each pair's estimation window is read once from its column (the
+fit), its residuals once more (SSR from the residuals, Brown-Warner sums), then its event window.
+Kolari-Pynnonen's day sums are reduced on the fly to the lagged cross sums it needs (a ring of
+day-0 rows, :func:`backtests._kernels.kp_lag_sums`). Reason codes and the variance thresholds
+are defined once, in :mod:`backtests._kernels`. The placebo test (:mod:`backtests.placebo`) fits
+every candidate pseudo event once with the same kernels and gathers the draws.
+``NEWSBT_NO_NUMBA=1`` in the environment (read when :mod:`backtests._kernels` is first imported)
+runs the same kernel source without compilation, for debugging (``EngineResult.path`` "python").
 """
 
 from __future__ import annotations
@@ -40,16 +40,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backtests import _engine_numpy, _kernels, placebo  # _kernels: numba, a required dependency
-from backtests._engine_numpy import (  # noqa: F401 (re-exported)
-    _EST_CELLS,
-    _KP_DENSE_CELLS,
-    _add_rows,
-    _group_sums,
-    _rank_dev_sums,
-    average_ranks,
-    kp_group,
-)
+from backtests import _kernels, _kernels_factor, placebo  # numba: a required dependency
+from backtests._engine_ranks import _EST_CELLS, _group_sums, _rank_dev_sums, average_ranks  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +57,7 @@ __all__ = [
 ]
 
 # reason codes written by the engine (study.py adds the input-side ones)
-# (defined once, in backtests._kernels, with the thresholds; both engine paths use them)
+# (defined once, in backtests._kernels, with the thresholds)
 SHORT_ESTIMATION = _kernels.SHORT_ESTIMATION
 NONPOSITIVE_VARIANCE = _kernels.NONPOSITIVE_VARIANCE
 SINGULAR_BENCHMARK = _kernels.SINGULAR_BENCHMARK
@@ -79,12 +71,9 @@ _REASON_OF_CODE = np.array(_kernels.REASONS, dtype=object)
 
 
 def numba_enabled() -> bool:
-    """Whether the compiled (numba) kernels are used (numba is required; they always exist).
-
-    ``NEWSBT_NO_NUMBA=1`` in the environment forces the numpy path (read at every call), for
-    debugging and cross-checks.
-    """
-    return os.environ.get("NEWSBT_NO_NUMBA", "") not in ("1", "true", "yes")
+    """Whether the kernels are compiled (numba is required): False only when ``NEWSBT_NO_NUMBA=1``
+    was set when :mod:`backtests._kernels` was first imported (the same source run by Python)."""
+    return _kernels.COMPILED
 
 
 _DAY_NS = 86_400 * 10**9
@@ -179,7 +168,7 @@ class EngineResult:
     car_days: np.ndarray  # (N, K) number of ARs summed
     rows: np.ndarray  # (N, W) calendar row of each window day (-1 outside)
     acc: dict = field(default_factory=dict)  # per-group accumulators
-    path: str = "numpy"  # "numba" when the compiled kernels ran
+    path: str = "numba"  # "python" when the kernels ran uncompiled (NEWSBT_NO_NUMBA=1)
 
 
 def run_engine(
@@ -275,7 +264,6 @@ def run_engine(
 def _fit_pairs(values, bench, s, pos, groups, n_groups, *, calendar, window, estimation, model, car_windows,
                min_estimation, allow_gaps, need) -> EngineResult:  # fmt: skip
     """:func:`run_engine` without the placebo: the fit, ARs, CARs and test accumulators."""
-    t_rows, n_series = values.shape
     a, b = window
     c, d = estimation
     w_len = b - a + 1
@@ -283,26 +271,20 @@ def _fit_pairs(values, bench, s, pos, groups, n_groups, *, calendar, window, est
     k = 0 if bench is None else bench.shape[1]
     n = len(s)
     n_win = len(car_windows)
-    pad_b = max(0, -min(a, c))
-    pad_a = max(0, b, d)
-    n_rows = t_rows + pad_b + pad_a
-
-    use_kernel = numba_enabled() and model in ("raw", "mean", "market") and k <= 1
-    # the kernel writes every cell of the per-pair outputs: no need to fill them first
-    full = (lambda shape, v: np.empty(shape)) if use_kernel else np.full
+    # the kernels write every cell of the per-pair outputs: no need to fill them first
     fit = EstimationFit(
         n_est=np.zeros(n, dtype=np.int64),
-        sigma=full(n, np.nan),
-        dof=full(n, np.nan),
+        sigma=np.empty(n),
+        dof=np.empty(n),
         params=np.full((n, 1 + k), np.nan),
-        ssr=full(n, np.nan),
+        ssr=np.empty(n),
     )
     reason = np.full(n, "", dtype=object)
     n_missing = np.zeros(n, dtype=np.int64)
-    ar = full((n, w_len), np.nan)
-    car = full((n, n_win), np.nan)
-    car_se = full((n, n_win), np.nan)
-    scar = full((n, n_win), np.nan)
+    ar = np.empty((n, w_len))
+    car = np.empty((n, n_win))
+    car_se = np.empty((n, n_win))
+    scar = np.empty((n, n_win))
     car_days = np.zeros((n, n_win), dtype=np.int64)
     rows_out = np.empty((n, w_len if "kp_pairs" in need else 0), dtype=np.int64)  # every row written
 
@@ -317,18 +299,8 @@ def _fit_pairs(values, bench, s, pos, groups, n_groups, *, calendar, window, est
         # one accumulator per CAR window: deviations over estimation + window days
         acc["rank_sum"] = [np.zeros((n_groups, l_nom + (w1 - w0 + 1))) for (w0, w1) in car_windows]
         acc["rank_cnt"] = [np.zeros((n_groups, l_nom + (w1 - w0 + 1))) for (w0, w1) in car_windows]
-    if "kp" in need and use_kernel:
-        # compiled path: lagged cross sums of the day-0 row sums (kp_lag_sums), self sums
+    if "kp" in need:  # lagged cross sums of the day-0 row sums (kp_lag_sums), self sums
         acc["kp_lags"] = None
-        acc["kp_self"] = np.zeros(n_groups)
-    elif "kp" in need:
-        # sum of u over the pairs with the same key = group * n_rows + day-0 row: dense when
-        # small, else a sorted (keys, sums) table merged after every chunk
-        acc["kp_nrows"] = n_rows
-        acc["kp_dense"] = (
-            np.zeros((n_groups * n_rows, l_nom)) if n_groups * n_rows * l_nom <= _KP_DENSE_CELLS else None
-        )
-        acc["kp_keys"], acc["kp_sums"] = np.zeros(0, dtype=np.int64), np.zeros((0, l_nom))
         acc["kp_self"] = np.zeros(n_groups)
     if "kp_pairs" in need:
         # written for every kept pair (the only rows read): no need to fill them first
@@ -339,32 +311,21 @@ def _fit_pairs(values, bench, s, pos, groups, n_groups, *, calendar, window, est
         # squares, positives, and sum of df_i / (df_i - 2) over the pairs with that day
         for key in ("sar_n", "sar_s1", "sar_s2", "sar_pos", "sar_var"):
             acc[key] = np.zeros((n_groups, w_len))
-    path = "numba" if use_kernel else "numpy"
+    path = "numba" if numba_enabled() else "python"
     if n == 0:
         return EngineResult(fit, reason, n_missing, ar, car, car_se, scar, car_days, rows_out, acc, path)
-
-    if use_kernel:
-        n_inf = _run_kernel(values, bench, s, pos, groups, n_groups, calendar=calendar, window=window,
-                    estimation=estimation, model=model, car_windows=car_windows,
-                    min_estimation=min_estimation, allow_gaps=allow_gaps, need=need,
-                    fit=fit, reason=reason, n_missing=n_missing, ar=ar,
-                    car=car, car_se=car_se, scar=scar, car_days=car_days, rows_out=rows_out,
-                    acc=acc)  # fmt: skip
-        if n_inf:  # rare: infinite values in the used series are missing data; run again
-            return _fit_pairs(inf_to_nan(values), bench, s, pos, groups, n_groups, calendar=calendar,
-                              window=window, estimation=estimation, model=model,
-                              car_windows=car_windows, min_estimation=min_estimation,
-                              allow_gaps=allow_gaps, need=need)  # fmt: skip
-        return EngineResult(fit, reason, n_missing, ar, car, car_se, scar, car_days, rows_out, acc, "numba")
-
-    if np.isinf(values).any():
-        values = inf_to_nan(values)
-    out = EngineResult(fit, reason, n_missing, ar, car, car_se, scar, car_days, rows_out, acc)
-    _engine_numpy.run_blocks(values, bench, s, pos, groups, out, n_groups=n_groups, calendar=calendar,
-                             pad_b=pad_b, pad_a=pad_a, window=window, estimation=estimation, model=model,
-                             car_windows=car_windows, min_estimation=min_estimation, allow_gaps=allow_gaps,
-                             need=need)  # fmt: skip
-    return out
+    n_inf = _run_kernel(values, bench, s, pos, groups, n_groups, calendar=calendar, window=window,
+                        estimation=estimation, model=model, car_windows=car_windows,
+                        min_estimation=min_estimation, allow_gaps=allow_gaps, need=need,
+                        fit=fit, reason=reason, n_missing=n_missing, ar=ar,
+                        car=car, car_se=car_se, scar=scar, car_days=car_days, rows_out=rows_out,
+                        acc=acc)  # fmt: skip
+    if n_inf:  # rare: infinite values in the used series are missing data; run again
+        return _fit_pairs(inf_to_nan(values), bench, s, pos, groups, n_groups, calendar=calendar,
+                          window=window, estimation=estimation, model=model,
+                          car_windows=car_windows, min_estimation=min_estimation,
+                          allow_gaps=allow_gaps, need=need)  # fmt: skip
+    return EngineResult(fit, reason, n_missing, ar, car, car_se, scar, car_days, rows_out, acc, path)
 
 
 def ar_day_stats(ar: np.ndarray, rows: np.ndarray | slice | None = None) -> dict[str, np.ndarray]:
@@ -387,34 +348,9 @@ def ar_day_stats(ar: np.ndarray, rows: np.ndarray | slice | None = None) -> dict
     """
     if rows is None:
         rows = slice(None)
-    if numba_enabled():
-        idx = np.arange(ar.shape[0])[rows] if isinstance(rows, slice) else np.asarray(rows, np.int64)
-        out = _kernels.ar_day_stats(ar, idx)
-        return dict(zip(("n", "mean", "sd", "n_pos", "caar", "caar_se"), out))
-    sub = ar[rows]
-    n, nw = sub.shape
-    res = {key: np.full(nw, np.nan) for key in ("mean", "sd", "caar", "caar_se")}
-    res["n"] = (~np.isnan(sub)).sum(axis=0).astype(float)
-    res["n_pos"] = (sub > 0).sum(axis=0).astype(float)
-    running = np.zeros(n)
-    started = np.zeros(n, dtype=bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for j in range(nw):  # loop over relative days, never over events
-            v = sub[:, j]
-            ok = ~np.isnan(v)
-            vals = v[ok]
-            if len(vals):
-                res["mean"][j] = vals.mean()
-                running[ok] += vals
-            if len(vals) > 1:
-                res["sd"][j] = vals.std(ddof=1)
-            started |= ok
-            cum = running[started]
-            if len(cum):
-                res["caar"][j] = cum.mean()
-            if len(cum) > 1:
-                res["caar_se"][j] = cum.std(ddof=1) / np.sqrt(len(cum))
-    return res
+    idx = np.arange(ar.shape[0])[rows] if isinstance(rows, slice) else np.asarray(rows, np.int64)
+    out = _kernels.ar_day_stats(ar, idx)
+    return dict(zip(("n", "mean", "sd", "n_pos", "caar", "caar_se"), out))
 
 
 def _n_series_max(s: np.ndarray) -> int:
@@ -430,15 +366,20 @@ def inf_to_nan(values: np.ndarray) -> np.ndarray:
 
 
 def _kernel_panel(values, bench, model, calendar):
-    """The panel as the kernels read it: x (float64, contiguous), the benchmark m, its mean,
-    and under the observed calendar each series' own rows (``obs_rows`` from ``obs_start``)."""
+    """The panel as the kernels read it: x (float64, contiguous), the benchmark m (factor model:
+    the benchmarks, (k, T)), its mean (per benchmark), and under the observed calendar each series' own rows (``obs_rows`` from ``obs_start``)."""
     x = values if values.dtype == np.float64 else values.astype(np.float64)
     if not (x.flags.c_contiguous or x.flags.f_contiguous):
         x = np.ascontiguousarray(x)
     has_m = model == "market"
     m = np.ascontiguousarray(bench[:, 0], dtype=np.float64) if has_m else np.zeros(1)
     observed = calendar == "observed"
-    gmean = float(np.nanmean(m)) if has_m and not np.isnan(m).all() else 0.0
+    if model == "factor":  # the benchmarks (k, T) in m, their calendar means in gmean (k,)
+        m = np.ascontiguousarray(bench.T, dtype=np.float64)
+        ok = ~np.isnan(m)
+        gmean = np.where(ok, m, 0.0).sum(axis=1) / np.maximum(ok.sum(axis=1), 1)
+    else:
+        gmean = float(np.nanmean(m)) if has_m and not np.isnan(m).all() else 0.0
     if observed:
         ss, rr = np.nonzero(~np.isnan(x.T))  # sorted by series, then row
         n_obs = np.bincount(ss, minlength=x.shape[1]).astype(np.int64)
@@ -491,6 +432,9 @@ def _kp_lags(x, m, has_m, s64, p64, g64, rcode, fit, acc, *, model, car_windows,
     if len(kept_p):
         icpt = np.ascontiguousarray(fit.params[:, 0])
         beta = np.ascontiguousarray(fit.params[:, 1]) if model == "market" else np.zeros(n)
+        mf, bf = np.zeros((0, 1)), np.zeros((1, 0))
+        if model == "factor":  # the benchmarks and slopes of the factor model go in mf, bf
+            mf, bf, m, has_m = m, np.ascontiguousarray(fit.params[:, 1:]), np.zeros(1), False
         # one key per (group, day-0 row), groups at least n_lags rows apart: the kernel keeps
         # one ring of rows whatever the number of groups
         span = int(p64.max()) + n_lags + 1
@@ -507,7 +451,7 @@ def _kp_lags(x, m, has_m, s64, p64, g64, rcode, fit, acc, *, model, car_windows,
             hi_i = np.searchsorted(k_sorted, ends[j], side="left")
             return _kernels.kp_lag_sums(
                 x, m, has_m, s64, p64, g64, rowkey, kept_p[lo_i:hi_i], icpt, beta, fit.ssr,
-                fit.n_est, c, l_nom, n_lags, n_groups, emit[j],
+                fit.n_est, c, l_nom, n_lags, n_groups, emit[j], mf, bf,
             )  # fmt: skip
 
         if len(emit) == 1:
@@ -523,7 +467,8 @@ def _kp_lags(x, m, has_m, s64, p64, g64, rcode, fit, acc, *, model, car_windows,
 def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, estimation, model,
                 car_windows, min_estimation, allow_gaps, need, fit, reason, n_missing,
                 ar, car, car_se, scar, car_days, rows_out, acc) -> int:  # fmt: skip
-    """Compiled path of :func:`run_engine` (``raw``, ``mean``, one-benchmark ``market``).
+    """The kernels' run of :func:`run_engine` (``pairs_kernel``, or ``factor_kernel`` for the
+    factor model).
 
     Returns the number of infinite values found in the series of the pairs (0: the results are
     final; otherwise the caller treats them as missing and runs again).
@@ -539,7 +484,7 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     n_win = len(car_windows)
     x, m, has_m, gmean, observed, obs_rows, obs_start, n_obs = _kernel_panel(values, bench, model, calendar)
     n_inf = np.zeros(x.shape[1], dtype=np.int64)  # per series, written by the kernel
-    model_code = {"raw": 0, "mean": 1, "market": 2}[model]
+    factor = model == "factor"
     win_lo = np.array([w0 for w0, _ in car_windows], dtype=np.int64)
     win_hi = np.array([w1 for _, w1 in car_windows], dtype=np.int64)
     widths = [l_nom + w1 - w0 + 1 for w0, w1 in car_windows]
@@ -567,21 +512,21 @@ def _run_kernel(values, bench, s, pos, groups, n_groups, *, calendar, window, es
     # with ranks: pairs in sub-chunks, their estimation residuals ranked with one sort per chunk
     chunk = max(1, _EST_CELLS // (l_nom + w_len)) if flags["rank"] else n
 
+    # the kernels' arguments before and after the pair list (their signatures differ only there)
+    kern = _kernels_factor.factor_kernel if factor else _kernels.pairs_kernel
+    pre = (x, m) + (() if factor else (has_m,)) + (observed, obs_rows, obs_start, n_obs, s64, p64, g64)
+    post = (a, b, c, d) + (() if factor else ({"raw": 0, "mean": 1, "market": 2}[model],)) + (
+        int(min_estimation), bool(allow_gaps), gmean, n_inf, win_lo, win_hi,
+        flags["sar"], flags["bw"], flags["gsign"], flags["rank"], flags["kp_pairs"], do_rows,
+        fit.n_est, fit.sigma, fit.dof, fit.params, fit.ssr, rcode, n_missing,
+        ar, car, car_se, scar, car_days, rows_out if do_rows else rows_dummy,
+    )  # fmt: skip
+
     def work(idx, accs):
         e_o = np.empty((min(chunk, len(idx)), l_nom)) if flags["rank"] else np.zeros((1, 1))
         for h0 in range(0, len(idx), chunk):
             ix = idx[h0 : h0 + chunk]
-            _kernels.pairs_kernel(
-                x, m, has_m, observed, obs_rows, obs_start, n_obs, s64, p64, g64, ix,
-                a, b, c, d, model_code, int(min_estimation), bool(allow_gaps),
-                gmean, n_inf, win_lo, win_hi,
-                flags["sar"], flags["bw"], flags["gsign"], flags["rank"],
-                flags["kp_pairs"], do_rows,
-                fit.n_est, fit.sigma, fit.dof, fit.params, fit.ssr, rcode, n_missing,
-                ar, car, car_se, scar, car_days,
-                rows_out if do_rows else rows_dummy,
-                accs[0], accs[1], accs[2], accs[3], e_o, kp_u, kp_rows,
-            )  # fmt: skip
+            kern(*pre, ix, *post, accs[0], accs[1], accs[2], accs[3], e_o, kp_u, kp_rows)
             if flags["rank"]:
                 kept = rcode[ix] == 0
                 if not kept.any():

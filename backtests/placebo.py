@@ -32,7 +32,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
+
+from backtests._kernels import kernel
 
 __all__ = ["accumulate", "candidates", "pick", "uniform"]
 
@@ -41,7 +42,7 @@ _CAND_CELLS = 4_000_000
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@kernel(cache=True, nogil=True, inline="always")
 def _mix(z):
     """splitmix64 finaliser (uint64 -> uint64)."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -49,7 +50,7 @@ def _mix(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def uniform(seed, draw, pair):
     """Uniform number in [0, 1) of (seed, draw, pair): splitmix64 of the three, 53 bits."""
     z = _mix(np.uint64(seed) * _M1 + np.uint64(0x632BE59BD9B4E019))
@@ -58,13 +59,13 @@ def uniform(seed, draw, pair):
     return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def pick(seed, draw, pair, n_cand):
     """Candidate number (0 .. n_cand - 1) of pair ``pair`` in draw ``draw``."""
     return min(int(uniform(seed, draw, pair) * n_cand), n_cand - 1)
 
 
-@njit(cache=True, nogil=True)
+@kernel(cache=True, nogil=True)
 def _gather(cand_ar, cand_start, cand_n, pairs, slot, groups, seed, d0, d1, pl_sum, pl_n):
     """Add the pseudo ARs of draws ``d0 .. d1 - 1`` of ``pairs`` to ``pl_sum`` / ``pl_n``."""
     w = cand_ar.shape[1]

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backtests import engine as eng
 from backtests import stats as st
 from signals.errors import ConfigError
 
@@ -123,12 +122,8 @@ def _kolari_pynnonen(gi: GroupInput) -> Result:
     acc, g, n = gi.acc, gi.g, gi.n
     a, b = gi.window
     lengths = [w1 - w0 + 1 for (w0, w1) in gi.windows]
-    if gi.calendar == "index" and acc.get("kp_lags") is not None:  # compiled path
+    if gi.calendar == "index":  # lagged cross sums of the day-0 row sums (the engine's kp_lag_sums)
         rd, rw = st.kp_rbar_from_lags(acc["kp_lags"][g], acc["kp_self"][g], gi.l_nom, n, lengths)
-        rd = np.full(b - a + 1, rd)
-    elif gi.calendar == "index":
-        p_rows, a_rows = eng.kp_group(acc, g)
-        rd, rw = st.kp_rbar_delta(a_rows, acc["kp_self"][g], gi.l_nom, n, lengths, p=p_rows)
         rd = np.full(b - a + 1, rd)
     else:
         ncols = int(gi.rows.max(initial=0)) + 1  # the event windows' rows bound the dates used

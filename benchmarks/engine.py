@@ -9,11 +9,12 @@ missing), draws event-series pairs at random dates (so many windows overlap), an
 1. AR/CAR/CAAR + ``t_cross_section``, ``brown_warner``, ``patell``, ``bmp``;
 2. every test but ``placebo`` (rank tests and ``kolari_pynnonen`` included).
 
-Both engine paths are timed: the compiled numba kernels (``backtests._kernels``; numba is
-required) and the numpy block path (``NEWSBT_NO_NUMBA=1``, the factor model's path and the
-cross-check); the path that ran is printed. Numba's
-compilation is excluded from the timings (warm-up call), and reported separately: the first call
-in a fresh process with an empty kernel cache (cold compile) and with the on-disk cache.
+The engine has one implementation, the compiled numba kernels (``backtests._kernels``; numba is
+required); the path that ran is printed. A third line times the parametric tests under the
+``factor`` model with two benchmarks (the market and a second factor; its own kernel,
+``backtests._kernels_factor``). Numba's compilation is excluded from the timings (warm-up call),
+and reported separately: the first call in a fresh process with an empty kernel cache (cold
+compile) and with the on-disk cache.
 
 It then times two per-event loops on a subset of pairs: the test oracle
 (``tests/backtests/naive_oracle.py``, pandas look-ups, literal definitions) and a plain numpy
@@ -166,8 +167,14 @@ def main() -> None:
 
     # the engine as before the honest-answers defaults: index calendar (the panel has no gaps), no
     # confounder table (a separate layer, timed by benchmarks/honest.py)
-    kw = {"window": WINDOW, "estimation": ESTIMATION, "model": "market", "benchmark": mkt, "calendar": "index",
-          "confounders": "ignore"}
+    kw = {
+        "window": WINDOW,
+        "estimation": ESTIMATION,
+        "model": "market",
+        "benchmark": mkt,
+        "calendar": "index",
+        "confounders": "ignore",
+    }
     if eng.numba_enabled():
         with tempfile.TemporaryDirectory() as tmp:
             cold = first_call_seconds(tmp)
@@ -178,58 +185,35 @@ def main() -> None:
         )
     event_study(changes, events.head(1000), tests=ALL_BUT_PLACEBO, **kw)  # warm-up (and compile)
 
-    paths = ["numba", "numpy"] if eng.numba_enabled() else ["numpy"]
-    all_results = {}
-    old_env = os.environ.get("NEWSBT_NO_NUMBA")
-    for path in paths:
-        os.environ["NEWSBT_NO_NUMBA"] = "1" if path == "numpy" else "0"
-        results = {}
-        for label, tests in (("parametric", PARAMETRIC), ("all_but_placebo", ALL_BUT_PLACEBO)):
-            with _PathSpy() as spy:
-                dt = min(
-                    timed(lambda tests=tests: run_study(changes, events, tests, kw))[1] for _ in range(3)
-                )
-                dt_all = min(
-                    timed(lambda tests=tests: run_study(changes, events, tests, kw, True))[1]
-                    for _ in range(3)
-                )
-            ran = "/".join(sorted(set(spy.seen)))
-            # memory in a second, traced run (tracing slows numpy down, so it is not timed)
-            tracemalloc.start()
-            study = run_study(changes, events, tests, kw)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            results[label] = (study, dt)
-            print(
-                f"engine [{label:15s}] path {ran:5s}: {dt:7.3f} s  {n / dt:12,.0f} pairs/s  kept "
-                f"{len(study.pairs)}  peak mem {peak / 2**20:8.1f} MiB = {peak / ar_bytes:5.2f} x AR "
-                f"matrix ({ar_bytes / 2**20:.1f} MiB); with excluded + overlaps tables {dt_all:.3f} s "
-                f"= {n / dt_all:,.0f} pairs/s"
+    results = {}
+    f2 = pd.Series(np.sin(np.arange(len(changes)) / 7.0), index=changes.index)
+    kw_f = {**kw, "model": "factor", "benchmark": pd.DataFrame({"mkt": mkt, "f2": f2})}
+    event_study(changes, events.head(1000), tests=PARAMETRIC, **kw_f)  # warm-up (and compile)
+    runs = (
+        ("parametric", PARAMETRIC, kw),
+        ("all_but_placebo", ALL_BUT_PLACEBO, kw),
+        ("factor_param", PARAMETRIC, kw_f),
+    )
+    for label, tests, kw_run in runs:
+        with _PathSpy() as spy:
+            dt = min(timed(lambda t=tests, k=kw_run: run_study(changes, events, t, k))[1] for _ in range(3))
+            dt_all = min(
+                timed(lambda t=tests, k=kw_run: run_study(changes, events, t, k, True))[1] for _ in range(3)
             )
-        all_results[path] = results
-    if old_env is None:
-        os.environ.pop("NEWSBT_NO_NUMBA", None)
-    else:
-        os.environ["NEWSBT_NO_NUMBA"] = old_env
-    if len(paths) == 2:
-        for label in ("parametric", "all_but_placebo"):
-            a_, b_ = all_results["numba"][label][0], all_results["numpy"][label][0]
-            diff = max(
-                float(np.nanmax(np.abs(a_.ar.to_numpy() - b_.ar.to_numpy()))),
-                float(np.nanmax(np.abs(a_.tests["statistic"].to_numpy() - b_.tests["statistic"].to_numpy()))),
-                float(
-                    np.nanmax(
-                        np.abs(
-                            a_.daily_tests["statistic"].to_numpy() - b_.daily_tests["statistic"].to_numpy()
-                        )
-                    )
-                ),
-            )
-            print(
-                f"numba / numpy [{label:15s}]: speed-up {all_results['numpy'][label][1] / all_results['numba'][label][1]:5.2f} x, "
-                f"max abs diff (AR, test statistics) {diff:.2e}"
-            )  # fmt: skip
-    results = all_results[paths[0]]
+        ran = "/".join(sorted(set(spy.seen)))
+        # memory in a second, traced run (tracing slows numpy down, so it is not timed)
+        tracemalloc.start()
+        study = run_study(changes, events, tests, kw_run)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        results[label] = (study, dt)
+        print(
+            f"engine [{label:15s}] path {ran:5s}: {dt:7.3f} s  {n / dt:12,.0f} pairs/s  kept "
+            f"{len(study.pairs)}  peak mem {peak / 2**20:8.1f} MiB = {peak / ar_bytes:5.2f} x AR "
+            f"matrix ({ar_bytes / 2**20:.1f} MiB); with excluded + overlaps tables {dt_all:.3f} s "
+            f"= {n / dt_all:,.0f} pairs/s"
+        )
+    results.pop("factor_param")
     study = results["parametric"][0]
     t_engine = results["parametric"][1]
 

@@ -76,17 +76,18 @@ def test_engine_matches_naive_oracle(case):
     check_oracle(*case)
 
 
-@pytest.mark.parametrize("path", ["numba", "numpy"])
-def test_kp_fast_path_equals_pairwise_path_on_index_calendar(path, monkeypatch):
-    """The day-aggregated Kolari-Pynnonen sums (numpy: day-0 rows x days; numba: lagged cross
-    sums over a ring of rows) equal the pair-level sparse computation."""
-    if path == "numba" and not eng.numba_enabled():
-        pytest.skip("numba not installed")
-    monkeypatch.setenv("NEWSBT_NO_NUMBA", "1" if path == "numpy" else "0")
+@pytest.mark.parametrize("model", ["mean", "market", "factor"])
+def test_kp_fast_path_equals_pairwise_path_on_index_calendar(model):
+    """The day-aggregated Kolari-Pynnonen sums (lagged cross sums over a ring of day-0 rows)
+    equal the pair-level sparse computation, for every kernel (pairs_kernel, factor_kernel)."""
     rng = np.random.default_rng(11)
     t, n_series, n = 300, 5, 40
     vals = rng.normal(size=(t, n_series)) + rng.normal(size=(t, 1))
     vals[rng.random(vals.shape) < 0.02] = np.nan
+    bench = {"mean": None, "market": rng.normal(size=(t, 1)), "factor": rng.normal(size=(t, 2))}[model]
+    if bench is not None:
+        vals += bench @ rng.uniform(0.5, 1.5, bench.shape[1])[:, None]
+        bench[rng.integers(0, t, 3), 0] = np.nan
     s = rng.integers(0, n_series, n)
     pos = rng.integers(60, t - 10, n)
     pos[:6] = 150
@@ -94,22 +95,18 @@ def test_kp_fast_path_equals_pairwise_path_on_index_calendar(path, monkeypatch):
         "calendar": "index",
         "window": (-2, 4),
         "estimation": (-50, -3),
-        "model": "mean",
+        "model": model,
         "car_windows": [(-2, 4), (0, 1)],
         "min_estimation": 30,
         "allow_gaps": True,
         "need": frozenset({"kp", "kp_pairs"}),
     }
-    res = eng.run_engine(vals, None, s, pos, np.zeros(n, dtype=np.int64), 1, **kw)
+    res = eng.run_engine(vals, bench, s, pos, np.zeros(n, dtype=np.int64), 1, **kw)
     keep = res.reason == ""
     nk = int(keep.sum())
     pad_b = 50
-    assert res.path == path
-    if path == "numba":
-        d1, w1 = bst.kp_rbar_from_lags(res.acc["kp_lags"][0], res.acc["kp_self"][0], 48, nk, [7, 2])
-    else:
-        p_rows, a_rows = eng.kp_group(res.acc, 0)
-        d1, w1 = bst.kp_rbar_delta(a_rows, res.acc["kp_self"][0], 48, nk, [7, 2], p=p_rows)
+    assert res.path == "numba" and nk > 30
+    d1, w1 = bst.kp_rbar_from_lags(res.acc["kp_lags"][0], res.acc["kp_self"][0], 48, nk, [7, 2])
     est_cols = res.acc["kp_rows"][keep] + pad_b
     win_cols = res.rows[keep] + pad_b
     d2, w2 = bst.kp_rbar_pairs(res.acc["kp_u"][keep], est_cols, win_cols, t + 100, [(-2, 4), (0, 1)], -2)
@@ -148,15 +145,10 @@ def test_rank_dev_sums_equal_average_ranks(n, m, n_groups, seed, kind):
         np.testing.assert_array_equal(cnts[k], (~np.isnan(dev[g == k])).sum(axis=0))
 
 
-def test_add_rows_and_group_sums_with_repeated_keys():
+def test_group_sums_with_repeated_keys():
     rng = np.random.default_rng(3)
     keys = rng.integers(0, 6, 50)
     mat = rng.normal(size=(50, 4))
-    dense = np.zeros((6, 4))
-    eng._add_rows(dense, keys, mat)
-    want = np.zeros((6, 4))
-    np.add.at(want, keys, mat)
-    np.testing.assert_allclose(dense, want, rtol=1e-13, atol=1e-13)
     for n_groups in (1, 6):
         g = keys if n_groups == 6 else np.zeros(50, dtype=np.int64)
         got = eng._group_sums(g, mat, n_groups)
@@ -228,6 +220,26 @@ def test_placebo_gather_equals_refit_path(calendar, model):
     want = _refit_placebo(ch, st, **kw, benchmark="mkt" if model == "market" else None, draws=25, seed=7,
                           mkt=mkt if model == "market" else None)  # fmt: skip
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("calendar", ["index", "observed"])
+def test_placebo_gather_equals_refit_path_for_the_factor_model(calendar):
+    """The factor model's pseudo pairs come from the same compiled kernel as its real pairs."""
+    rng = np.random.default_rng(4)
+    idx = pd.bdate_range("2021-01-04", periods=160)
+    f = rng.normal(size=(160, 2))
+    x = rng.normal(size=(160, 2)) + f @ np.array([[0.7, 0.2], [-0.3, 0.5]])
+    x[rng.random(x.shape) < 0.04] = np.nan
+    ch = pd.DataFrame(np.column_stack([x, f]), index=idx, columns=["a", "b", "mkt", "f2"])
+    ch.iloc[37, 3] = np.nan  # a missing benchmark day
+    ev = pd.DataFrame({"series": ["a", "b", "a", "b"], "date": idx[[50, 70, 120, 140]]})
+    kw = {"window": (-2, 3), "estimation": (-40, -5), "model": "factor", "calendar": calendar}
+    st = event_study(
+        ch, ev, tests=["placebo"], placebo_draws=25, seed=7, benchmark=["mkt", "f2"], allow_gaps=True, **kw
+    )
+    assert len(st.excluded) == 0
+    want = _refit_placebo(ch, st, **kw, benchmark=["mkt", "f2"], draws=25, seed=7)
+    np.testing.assert_allclose(st.placebo_draws["caar"].to_numpy(), want, rtol=1e-9, atol=1e-12)
 
 
 def test_placebo_draws_do_not_depend_on_threads_or_chunks(monkeypatch):
