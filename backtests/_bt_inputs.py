@@ -118,13 +118,29 @@ class _Directions:
                 self._book = signals.default_themes()
         return self._book
 
-    def from_book(self) -> tuple[pd.DataFrame, str, np.ndarray]:
-        """(book directions, why missing, per-event flag: theme's direction flips with sentiment)."""
+    def stance(self) -> np.ndarray:
+        """Each event's stance (+1 escalation, 0 neutral/balanced, -1 de-escalation; NaN: none)."""
+        if "stance" not in self.ev.columns:
+            return np.full(len(self.ev), np.nan)
+        return pd.to_numeric(self.ev["stance"], errors="coerce").to_numpy(dtype=float)
+
+    def from_book(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """(book directions x event stance, why missing (per event), per-event flag: the theme's
+        direction flips with the sign of sentiment).
+
+        An event with a stance gets ``book.direction(theme, series) x stance`` (as
+        :func:`signals.extract_events` builds ``direction_<series>``): escalation keeps the book's
+        sign, de-escalation reverses it, a neutral or balanced event (stance 0) has no view. The
+        sentiment flip applies only to events without a stance (the stance replaces it)."""
         idx = self.ev.index
         out = pd.DataFrame(np.nan, index=idx, columns=self.series)
         flip = np.zeros(len(idx), dtype=bool)
         if "theme" not in self.ev.columns:
-            return out, "events have no 'theme' column for the theme book", flip
+            return (
+                out,
+                np.full(len(idx), "events have no 'theme' column for the theme book", dtype=object),
+                flip,
+            )
         b = self.book()
         themes = self.ev["theme"]
         uniq = pd.unique(themes.dropna())
@@ -138,7 +154,13 @@ class _Directions:
         for s in self.series:
             out[s] = themes.map({th: table[(th, s)] for th in uniq}).astype(float)
         flip = themes.map(signed).astype("boolean").fillna(False).to_numpy(dtype=bool)
-        return out.replace(0.0, np.nan), "theme book has no view", flip
+        st = self.stance()
+        has = ~np.isnan(st)
+        out = out.mul(np.where(has, np.sign(st), 1.0), axis=0)  # theme direction x event stance
+        flip &= ~has  # the stance replaces the sentiment sign: never both
+        why = np.full(len(idx), "theme book has no view", dtype=object)
+        why[has & (st == 0)] = "neutral event (stance 0): theme direction x stance gives no view"
+        return out.replace(0.0, np.nan), why, flip
 
     def get(self, mode: str | int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
         """(direction matrix, detail strings for missing ones, from-book mask, per-event book flip)."""
@@ -154,7 +176,7 @@ class _Directions:
             out[:] = float(mode)
         elif mode == "book":
             out, why, flip = self.from_book()
-            detail[:] = why
+            detail[:] = np.repeat(why[:, None], len(self.series), axis=1)
             from_book[:] = True
         else:
             book_cols = []
@@ -173,7 +195,7 @@ class _Directions:
             if book_cols:
                 b, why, flip = self.from_book()
                 out[book_cols] = b[book_cols]
-                detail[book_cols] = why
+                detail[book_cols] = np.repeat(why[:, None], len(book_cols), axis=1)
                 from_book[:, [self.series.index(s) for s in book_cols]] = True
         out = out.where(out != 0)
         self._cache[key] = (out, detail, from_book, flip)

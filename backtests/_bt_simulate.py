@@ -240,6 +240,7 @@ def simulate(
     take_profit_bp: Any = None,
     _layout: tuple | None = None,
     _total_only: bool = False,
+    _weights: np.ndarray | None = None,
 ) -> CoreResult:
     """Positions, daily P&L and costs of a set of trades: the backtest's pure core.
 
@@ -273,6 +274,7 @@ def simulate(
     Returns
     -------
     CoreResult
+        (Private ``_total_only``: (book's daily net P&L = sum of series' net x ``_weights``, valid).)
     """
     C = np.asarray(changes, dtype=float)
     if C.ndim != 2:
@@ -317,6 +319,7 @@ def simulate(
 
     if _total_only:  # placebo: only the book's daily net P&L (T,) is needed
         net_s = pnl_s - turn_s * cost[:, None]
+        net_s = net_s if _weights is None else net_s * np.nan_to_num(np.asarray(_weights, float))[:, None]
         total = np.bincount(tt, weights=net_s[ss, kk], minlength=T) if T else np.zeros(0)
         return total, valid  # type: ignore[return-value]
 

@@ -6,7 +6,8 @@
    holding and exits, as :class:`TradeArrays`;
 4. simulation (:func:`backtests.strategy.simulate`);
 5. :func:`trades_table`: the ``trades`` table;
-6. :func:`placebo_draws` and :func:`placebo_stats`: the same trades on random dates.
+6. :func:`placebo_draws` and :func:`placebo_stats`: the same trades on random dates, ranked on the
+   book figure (never a bp sum across yields and FX; see :mod:`backtests._bt_units`).
 
 Every (event, series, rule) not traded is appended to ``skipped`` with its reason.
 """
@@ -169,9 +170,17 @@ def rule_trades(
     e, s, rw = ev_pos[sel], ent["s"].to_numpy()[sel], ent["row"].to_numpy()[sel]
     d = np.sign(dvals[e, s]) if e.size else np.zeros(0)
     q = sizes[e]
-    nodir = np.isnan(d) | (d == 0)
-    zero = ~nodir & (q <= 0)
+    mixed = np.zeros(e.size, dtype=bool)
+    if r.direction not in (1, -1) and not r.trade_mixed and "stance_kind" in ev.columns:
+        mixed = (ev["stance_kind"].to_numpy(dtype=object) == "mixed")[e]
+    nodir = ~mixed & (np.isnan(d) | (d == 0))
+    zero = ~mixed & ~nodir & (q <= 0)
     for m, reason, det in (
+        (
+            mixed,
+            "mixed_stance",
+            "mixed event (articles escalate and de-escalate): Rule(trade_mixed=True) trades it",
+        ),
         (nodir, "no_direction", dwhy[e, s] if e.size else []),
         (zero, "zero_size", "size is 0 (scaled by |sentiment| or n_articles)"),
     ):
@@ -181,7 +190,7 @@ def rule_trades(
                 pd.DataFrame({"event_id": ids[e[m]], "series": np.asarray(series, dtype=object)[s[m]],
                               "rule": r.name, "reason": reason, "detail": detail})
             )  # fmt: skip
-    t = ~nodir & ~zero
+    t = ~mixed & ~nodir & ~zero
     n = int(t.sum())
     sl = r.stop_loss_bp if r.stop_loss_bp is not None else defaults["stop_loss_bp"]
     tp = r.take_profit_bp if r.take_profit_bp is not None else defaults["take_profit_bp"]
@@ -235,12 +244,15 @@ def trades_table(
     return trades.sort_values(["entry", "series", "event_id"], kind="stable").reset_index(drop=True)
 
 
-def placebo_draws(run: Callable, tr: TradeArrays, n_draws: int, seed: int, dates: pd.Index, perf: Callable):
+def placebo_draws(
+    run: Callable, tr: TradeArrays, n_draws: int, seed: int, dates: pd.Index, perf: Callable, unit: str = "bp"
+):
     """Step 6: the trades on random dates, ``n_draws`` times. Each traded event gets one date
     drawn uniformly from the market's dates (its series keep their directions and sizes).
-    ``run(rows)`` simulates the trades with entry rows ``rows`` and returns the daily book
-    total and the valid-trade mask. Returns (table: ``draw, sharpe, total_bp, n_trades``,
-    date x draw: cumulative net P&L of each draw, bp)."""
+    ``run(rows)`` simulates the trades with entry rows ``rows`` and returns the book's daily net
+    P&L (in the book's ``unit``: the same per-series weights as the real book) and the valid-trade
+    mask. Returns (table: ``draw, sharpe, total, n_trades, unit``; date x draw: cumulative book
+    P&L of each draw, in ``unit``)."""
     rows, paths, n_dates = [], {}, len(dates)
     if n_draws and tr.event.size and n_dates > 1:
         rng = np.random.default_rng(seed)
@@ -250,22 +262,26 @@ def placebo_draws(run: Callable, tr: TradeArrays, n_draws: int, seed: int, dates
             daily, pvalid = run(draw[inv])
             ps = perf(daily)
             rows.append(
-                {"draw": k, "sharpe": ps["sharpe"], "total_bp": ps["total_bp"], "n_trades": int(pvalid.sum())}
+                {"draw": k, "sharpe": ps["sharpe"], "total": ps["total_bp"], "n_trades": int(pvalid.sum())}
             )
             paths[k] = np.cumsum(daily)
     placebo_paths = pd.DataFrame(paths, index=dates)
     placebo_paths.columns.name = "draw"
-    return pd.DataFrame(rows, columns=["draw", "sharpe", "total_bp", "n_trades"]), placebo_paths
+    placebo_paths.attrs["unit"] = unit
+    table = pd.DataFrame(rows, columns=["draw", "sharpe", "total", "n_trades"]).assign(unit=unit)
+    return table, placebo_paths
 
 
-def placebo_stats(stats: pd.DataFrame, placebo_df: pd.DataFrame) -> None:
-    """Add the placebo rows (median Sharpe, percentiles, p-values) to ``stats["total"]``."""
+def placebo_stats(book: pd.Series, placebo_df: pd.DataFrame) -> pd.Series:
+    """``book`` (the book's headline, :func:`backtests._bt_units.book_stats`) with the placebo rows:
+    median Sharpe, percentiles and one-sided p-values of the book's Sharpe and total among the draws
+    (the same figure and unit as the book)."""
     if not len(placebo_df):
-        return
-    ours = stats.loc["sharpe", "total"]
+        return book
+    ours = float(book["sharpe"])
     ps_ = placebo_df["sharpe"].to_numpy(dtype=float)
-    pt_ = placebo_df["total_bp"].to_numpy(dtype=float)
-    ours_t = stats.loc["total_bp", "total"]
+    pt_ = placebo_df["total"].to_numpy(dtype=float)
+    ours_t = float(book["total"])
     extra = {
         "placebo_draws": float(len(placebo_df)),
         "placebo_sharpe_median": float(np.nanmedian(ps_)),
@@ -274,6 +290,4 @@ def placebo_stats(stats: pd.DataFrame, placebo_df: pd.DataFrame) -> None:
         "placebo_total_pctile": float(np.mean(pt_ < ours_t)),
         "placebo_total_pvalue": float((1 + np.sum(pt_ >= ours_t)) / (1 + len(pt_))),
     }
-    for k2, val in extra.items():
-        stats.loc[k2] = np.nan
-        stats.loc[k2, "total"] = val
+    return pd.concat([book, pd.Series(extra, dtype=object)]).rename(book.name)

@@ -8,6 +8,17 @@ Units
 * ``risk_total``: every series' daily P&L divided by its **estimation-window daily volatility**
   (sd, ddof 1, of its daily changes over the sessions ``estimation`` = (-120, -11) relative to
   its first entry), then added: a position of 1 in any series risks one daily sd. Unit: ``vol``.
+* ``ccy_total`` (only when the user gives ``dv01`` and/or ``fx_notional``): yield P&L x DV01
+  (currency per bp of yield per unit position) plus FX/price P&L x notional / 1e4 (currency per
+  unit position; first-order P&L of a log return), then added. Unit: the ``currency`` label.
+
+The book figure
+---------------
+One daily series is *the book*: the equity curve, drawdown, summary headline and the placebo
+ranking read it, never a bp sum across kinds. It is, in order: ``ccy_total`` when a currency
+scale is given; ``total`` (bp) when the traded series are all of one kind (then bp is honest);
+otherwise ``risk_total``. :class:`BookSpec` holds its name, unit and per-series weights (the
+placebo applies the same weights, from the real trades, to every draw).
 
 Netting and distinct bets
 -------------------------
@@ -18,21 +29,32 @@ and costs nothing; the netted leg's cost is the legs' costs x |net size| / sum o
 are one yield bet, not three). Per-bet statistics (``n_bets``, ``hit_rate``, ``mean_bet``,
 ``t_bet`` = mean / (sd / sqrt(N))) use each bet's net P&L (kind unit; risk units for the total).
 The annualised Sharpe (252 days, over every day of the period, flat days count as 0) is shown
-beside ``exposure`` (share of days with a position) and ``sharpe_exposed`` (over exposed days).
+beside ``exposure`` (share of days with a position after the close) and ``sharpe_exposed`` (over
+the days with a position at the previous close or at this one: the days that earn or pay).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from signals.errors import ConfigError
+
 __all__ = [
     "BET_COLUMNS",
+    "BookSpec",
+    "add_totals",
     "attach",
+    "book_spec",
+    "ccy_scales",
     "default_start",
-    "finalize_summary",
+    "book_frames",
+    "book_lines",
+    "book_stats",
     "net_legs",
     "summary_lines",
     "units_stats",
@@ -41,7 +63,15 @@ __all__ = [
 ESTIMATION = (-120, -11)
 ANNUALISATION = 252
 UNITS = {"yield": "bp of yield", "fx": "bp (log return)", "price": "bp (log return)", "vol": "vol units"}
-BET_COLUMNS = ["kind", "entry", "n_legs", "n_trades", "size", "gross", "cost", "net", "net_vol", "event_ids"]
+BET_COLUMNS = [
+    "kind", "entry", "n_legs", "n_trades", "size", "gross", "cost", "net", "net_vol", "net_ccy", "event_ids",
+]  # fmt: skip
+KIND_PREFIX = "kind:"  # per-kind columns of bt.pnl / gross / costs / stats, e.g. "kind:yield"
+SCALING = {
+    "total": "none: every traded series is of one kind, so bp add up",
+    "risk_total": "each series' P&L / its estimation-window daily sd (vol units), then added",
+    "ccy_total": "yields x DV01 (per bp), FX/prices x notional x log return, then added",
+}
 
 
 def default_start(events: pd.DataFrame, estimation: tuple[int, int] = ESTIMATION) -> str:
@@ -58,19 +88,170 @@ def _kinds(changes: pd.DataFrame) -> dict[str, str]:
     return {str(c): str(meta.get(str(c), {}).get("kind", "price")) for c in changes.columns}
 
 
-def vol_units(changes: pd.DataFrame, trades: pd.DataFrame, estimation=ESTIMATION) -> pd.Series:
-    """Per series: sd (ddof 1) of daily changes over ``estimation`` sessions before its first entry."""
+def traded_kinds(kinds: Mapping[str, str], trades: pd.DataFrame) -> list[str]:
+    """Sorted kinds of the series that carry at least one trade (all series' kinds when none does)."""
+    traded = set(trades["series"].unique()) if len(trades) else set()
+    return sorted({k for s, k in kinds.items() if s in traded}) or sorted(set(kinds.values()))
+
+
+def add_totals(frame: pd.DataFrame, kinds: Mapping[str, str], one_kind: bool) -> pd.DataFrame:
+    """Add ``kind:<kind>`` columns (row sums over the series of that kind, same unit) and, only when
+    ``one_kind`` (every traded series of one kind), ``total`` (the row sums). In place; returns it."""
+    series = list(frame.columns)
+    for k in sorted(set(kinds.values())):
+        frame[KIND_PREFIX + k] = frame[[c for c in series if kinds[c] == k]].sum(axis=1)
+    if one_kind:
+        frame["total"] = frame[series].sum(axis=1)
+    return frame
+
+
+def _scale_values(arg: Any, name: str, series: list[str], kinds: Mapping[str, str], want: set[str]) -> dict:
+    """``{series: value}`` of a scalar or per-series mapping (``"default"`` allowed) for the series
+    whose kind is in ``want``; ConfigError on unknown series, a series of another kind, bad values."""
+    if isinstance(arg, Mapping | pd.Series):
+        d = {str(k): v for k, v in dict(arg).items()}
+        unknown = sorted(set(d) - set(series) - {"default"})
+        if unknown:
+            raise ConfigError(
+                f"backtest: {name} names series {unknown} not in the backtest (series: {series})"
+            )
+        wrong = sorted(k for k in d if k != "default" and kinds[k] not in want)
+        if wrong:
+            other = "fx_notional" if name == "dv01" else "dv01"
+            raise ConfigError(
+                f"backtest: {name} is for {'/'.join(sorted(want))} series; {wrong} are of kind "
+                f"{[kinds[k] for k in wrong]}: give them in {other}"
+            )
+        vals = {s: d.get(s, d.get("default")) for s in series if kinds[s] in want}
+    else:
+        vals = {s: arg for s in series if kinds[s] in want}
     out = {}
-    for sid in changes.columns:
+    for s, v in vals.items():
+        if v is None:
+            continue
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            f = np.nan
+        if not (np.isfinite(f) and f > 0):
+            raise ConfigError(f"backtest: {name}[{s!r}]={v!r} must be a positive amount of currency")
+        out[s] = f
+    return out
+
+
+def ccy_scales(
+    dv01: Any, fx_notional: Any, series: list[str], kinds: Mapping[str, str], traded: set[str]
+) -> np.ndarray | None:
+    """Currency per bp of P&L per series (None when neither ``dv01`` nor ``fx_notional`` is given).
+
+    Parameters
+    ----------
+    dv01 : float or mapping of series to float, optional
+        Yield series: currency per bp of yield for a position of 1 unit (``"default"`` key allowed).
+    fx_notional : float or mapping, optional
+        FX and price series: currency notional of a position of 1 unit; P&L = notional x log
+        return, i.e. notional / 1e4 per bp.
+    series, kinds, traded
+        The backtest's series, their kinds and the series that carry trades.
+
+    Returns
+    -------
+    ndarray (S,) or None
+        NaN for a series without a scale (allowed only when it carries no trade).
+
+    Raises
+    ------
+    ConfigError
+        Unknown series, a scale given for the wrong kind, a non-positive value, or a traded series
+        left without a scale.
+    """
+    if dv01 is None and fx_notional is None:
+        return None
+    out = np.full(len(series), np.nan)
+    for arg, name, want, per_bp in ((dv01, "dv01", {"yield"}, 1.0), (fx_notional, "fx_notional", {"fx", "price"}, 1e-4)):  # fmt: skip
+        if arg is not None:
+            for s, v in _scale_values(arg, name, series, kinds, want).items():
+                out[series.index(s)] = v * per_bp
+    missing = [s for i, s in enumerate(series) if s in traded and np.isnan(out[i])]
+    if missing:
+        raise ConfigError(
+            f"backtest: traded series {missing} have no currency scale: give dv01 (currency per bp per "
+            "unit) for yield series and fx_notional (currency per unit) for FX/price series; a mapping "
+            "may use a 'default' key"
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class BookSpec:
+    """The book figure (see the module docstring): ``figure`` (``total``, ``risk_total`` or
+    ``ccy_total``), its ``unit``, the per-series ``weights`` turning bp into that unit, the series'
+    ``kinds``, their risk-unit ``vol`` (bp per daily sd) and currency ``scales`` (or None)."""
+
+    figure: str
+    unit: str
+    weights: np.ndarray
+    kinds: dict
+    vol: pd.Series
+    scales: np.ndarray | None
+    currency: str
+
+    @property
+    def scaling(self) -> str:
+        """How the series' bp become the book's unit, in words."""
+        return SCALING[self.figure]
+
+
+def book_spec(
+    changes: pd.DataFrame, trades: pd.DataFrame, dv01: Any = None, fx_notional: Any = None,
+    currency: str = "USD", estimation=ESTIMATION,
+) -> BookSpec:  # fmt: skip
+    """The book figure of a backtest from its changes (kinds in attrs) and trades."""
+    series = [str(c) for c in changes.columns]
+    kinds = _kinds(changes)
+    vol = vol_units(changes, trades, estimation)
+    traded = set(trades["series"].unique()) if len(trades) else set()
+    scales = ccy_scales(dv01, fx_notional, series, kinds, traded)
+    tk = traded_kinds(kinds, trades)
+    if scales is not None:
+        return BookSpec("ccy_total", str(currency), scales, kinds, vol, scales, str(currency))
+    if len(tk) == 1:
+        return BookSpec(
+            "total", UNITS.get(tk[0], "bp"), np.ones(len(series)), kinds, vol, None, str(currency)
+        )
+    w = 1.0 / vol.reindex(series).to_numpy(dtype=float)
+    return BookSpec(
+        "risk_total", UNITS["vol"], np.nan_to_num(w, nan=0.0, posinf=0.0), kinds, vol, None, str(currency)
+    )
+
+
+def vol_units(changes: pd.DataFrame, trades: pd.DataFrame, estimation=ESTIMATION) -> pd.Series:
+    """Per series: sd (ddof 1) of daily changes over ``estimation`` sessions before its first entry
+    (NaN for a series without trades or with a zero sd)."""
+    out = {}
+    first = trades.groupby("series", sort=False)["entry"].min() if len(trades) else pd.Series(dtype=object)
+    for sid in changes.columns:  # loop over series (few), not trades
         col = changes[sid].dropna()
-        t = trades.loc[trades["series"] == sid, "entry"]
-        if t.empty or col.empty:
+        if str(sid) not in first.index or col.empty:
             out[str(sid)] = np.nan
             continue
-        pos = int(np.searchsorted(col.index.to_numpy(), np.datetime64(pd.Timestamp(t.min()))))
+        pos = int(np.searchsorted(col.index.to_numpy(), np.datetime64(pd.Timestamp(first[str(sid)]))))
         win = col.iloc[max(pos + estimation[0], 0) : max(pos + estimation[1] + 1, 0)]
-        out[str(sid)] = float(win.std(ddof=1)) if len(win) > 2 else float(col.std(ddof=1))
+        sd = float(win.std(ddof=1)) if len(win) > 2 else float(col.std(ddof=1))
+        # a constant series has no risk unit (sd at rounding noise)
+        tiny = 1e-9 * max(1.0, float(np.abs(win).mean()) if len(win) else 1.0)
+        out[str(sid)] = sd if sd > tiny else np.nan
     return pd.Series(out, dtype=float)
+
+
+def _joined(codes: np.ndarray, ids: np.ndarray, *, union: bool = False) -> list[str]:
+    """Per group code 0..G-1 (every code present): its ``ids`` joined by commas, in row order, or
+    with ``union`` the sorted set of the comma-separated ids (one pass over plain lists)."""
+    order = np.argsort(codes, kind="stable")
+    parts = np.split(ids[order], np.flatnonzero(np.diff(codes[order])) + 1) if len(codes) else []
+    if union:
+        return [",".join(sorted(set(",".join(p).split(",")))) if len(p) > 1 else p[0] for p in parts]
+    return [",".join(p) for p in parts]
 
 
 def net_legs(trades: pd.DataFrame) -> pd.DataFrame:
@@ -99,39 +280,48 @@ def net_legs(trades: pd.DataFrame) -> pd.DataFrame:
         gross=("gross_bp", "sum"),
         cost_raw=("cost_bp", "sum"),
         n_trades=("event_id", "size"),
-        event_ids=("event_id", lambda s: ",".join(map(str, s))),
     ).reset_index()
+    legs["event_ids"] = _joined(g.ngroup().to_numpy(), t["event_id"].astype(str).to_numpy(dtype=object))
     scale = np.where(legs["abs_size"] > 0, legs["net_size"].abs() / legs["abs_size"], 0.0)
     legs["cost"] = legs["cost_raw"] * scale
     legs["net"] = legs["gross"] - legs["cost"]
     return legs.drop(columns="cost_raw")
 
 
-def _bets(legs: pd.DataFrame, kinds: dict[str, str], vol: pd.Series) -> pd.DataFrame:
+def _bets(legs: pd.DataFrame, spec: BookSpec) -> pd.DataFrame:
     legs = legs[legs["net_size"].abs() > 1e-12].copy()
     if legs.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype=object if c in ("kind", "event_ids") else float) for c in BET_COLUMNS}
         )
-    legs["kind"] = legs["series"].map(kinds)
-    legs["net_vol"] = legs["net"] / legs["series"].map(vol)
-    b = legs.groupby(["kind", "entry"], sort=True).agg(
+    legs["kind"] = legs["series"].map(spec.kinds)
+    legs["net_vol"] = legs["net"] / legs["series"].map(spec.vol)
+    scale = dict(zip(spec.vol.index, spec.scales, strict=True)) if spec.scales is not None else {}
+    legs["net_ccy"] = legs["net"] * legs["series"].map(scale).astype(float)
+    legs["abs_net"] = legs["net_size"].abs()
+    g = legs.groupby(["kind", "entry"], sort=True)
+    b = g.agg(
         n_legs=("series", "size"),
         n_trades=("n_trades", "sum"),
-        size=("net_size", lambda s: float(np.abs(s).sum())),
+        size=("abs_net", "sum"),
         gross=("gross", "sum"),
         cost=("cost", "sum"),
         net=("net", "sum"),
         net_vol=("net_vol", "sum"),
-        event_ids=("event_ids", lambda s: ",".join(sorted(set(",".join(s).split(","))))),
     )
+    b["net_ccy"] = g["net_ccy"].sum(min_count=1)  # NaN without currency scales
+    b["event_ids"] = _joined(g.ngroup().to_numpy(), legs["event_ids"].to_numpy(dtype=object), union=True)
     return b.reset_index()[BET_COLUMNS]
 
 
 def _daily(pnl: np.ndarray, exposed: np.ndarray) -> dict[str, float]:
+    """Daily statistics; ``exposed``: a position after the day's close (the ``exposure`` share).
+    ``sharpe_exposed`` is over the days that earn or pay something: a position at the previous
+    close (the P&L of day t comes from the position after close t-1) or at this close (costs)."""
     n = pnl.size
     sd = pnl.std(ddof=1) if n > 1 else np.nan
-    ex = pnl[exposed]
+    active = exposed | np.concatenate([[False], exposed[:-1]]) if n else exposed
+    ex = pnl[active]
     sd_ex = ex.std(ddof=1) if ex.size > 1 else np.nan
     root = np.sqrt(ANNUALISATION)
     return {
@@ -156,24 +346,25 @@ def _per_bet(x: np.ndarray) -> dict[str, float]:
     }
 
 
-def units_stats(bt: Any, changes: pd.DataFrame, estimation=ESTIMATION) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(stats, bets): statistics per series, per kind and in risk units; the distinct bets.
+def units_stats(bt: Any, spec: BookSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(stats, bets): statistics per series, per kind, in risk units (and in currency); the bets.
 
     Returns
     -------
     stats : DataFrame
-        Index: series ids, ``kind:<kind>``, ``risk_total``. Columns ``scope``, ``kind``, ``unit``,
+        Index: series ids, ``kind:<kind>``, ``risk_total`` and, with a currency scale,
+        ``ccy_total``. Columns ``scope`` (series / kind / risk / ccy), ``kind``, ``unit``,
         ``total``, ``ann_return``, ``ann_vol``, ``sharpe``, ``exposure``, ``sharpe_exposed``,
         ``n_days``, ``n_trades``, ``n_bets``, ``hit_rate``, ``mean_bet``, ``t_bet``, ``vol_unit``
-        (the series' daily sd used for risk units, its own unit).
+        (the series' daily sd used for risk units, its own unit), ``book`` (True on the book row).
     bets : DataFrame
-        :data:`BET_COLUMNS` (``net`` in the kind's unit, ``net_vol`` in risk units).
+        :data:`BET_COLUMNS` (``net`` in the kind's unit, ``net_vol`` in risk units, ``net_ccy``
+        in currency or NaN).
     """
-    series = [c for c in bt.pnl.columns if c != "total"]
-    kinds = _kinds(changes[series])
-    vol = vol_units(changes[series], bt.trades, estimation)
+    series = list(bt.positions.columns)
+    kinds, vol = spec.kinds, spec.vol
     legs = net_legs(bt.trades)
-    bets = _bets(legs, kinds, vol)
+    bets = _bets(legs, spec)
     pos = bt.positions[series].to_numpy() != 0
     pnl = bt.pnl[series].to_numpy(dtype=float)
     rows = {}
@@ -188,34 +379,73 @@ def units_stats(bt: Any, changes: pd.DataFrame, estimation=ESTIMATION) -> tuple[
     for k in sorted(set(kinds.values())):
         m = np.array([kinds[s] == k for s in series])
         b = bets[bets["kind"] == k]
-        r = {
-            "scope": "kind",
-            "kind": k,
-            "unit": UNITS.get(k, "bp"),
-            **_daily(pnl[:, m].sum(axis=1), pos[:, m].any(axis=1)),
-        }
+        r = {"scope": "kind", "kind": k, "unit": UNITS.get(k, "bp"), **_daily(pnl[:, m].sum(axis=1), pos[:, m].any(axis=1))}  # fmt: skip
         r.update(n_trades=float(b["n_trades"].sum()), **_per_bet(b["net"].to_numpy(dtype=float)))
-        rows[f"kind:{k}"] = {**r, "vol_unit": np.nan}
-    risk = np.nansum(pnl / vol[series].to_numpy()[None, :], axis=1) if len(series) else np.zeros(len(pnl))
-    r = {"scope": "risk", "kind": "all", "unit": UNITS["vol"], **_daily(risk, pos.any(axis=1))}
-    r.update(n_trades=float(len(bt.trades)), **_per_bet(bets["net_vol"].to_numpy(dtype=float)))
-    rows["risk_total"] = {**r, "vol_unit": np.nan}
-    return pd.DataFrame.from_dict(rows, orient="index"), bets
+        rows[f"{KIND_PREFIX}{k}"] = {**r, "vol_unit": np.nan}
+    totals = [
+        ("risk_total", "risk", UNITS["vol"], 1.0 / vol.reindex(series).to_numpy(dtype=float), "net_vol")
+    ]
+    if spec.scales is not None:
+        totals.append(("ccy_total", "ccy", spec.currency, spec.scales, "net_ccy"))
+    for name, scope, unit, w, col in totals:
+        daily = np.nansum(pnl * w[None, :], axis=1) if len(series) else np.zeros(len(pnl))
+        r = {"scope": scope, "kind": "all", "unit": unit, **_daily(daily, pos.any(axis=1))}
+        r.update(n_trades=float(len(bt.trades)), **_per_bet(bets[col].dropna().to_numpy(dtype=float)))
+        rows[name] = {**r, "vol_unit": np.nan}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    book_row = f"{KIND_PREFIX}{traded_kinds(kinds, bt.trades)[0]}" if spec.figure == "total" else spec.figure
+    out["book"] = out.index == book_row
+    return out, bets
 
 
-def attach(bt: Any, changes: pd.DataFrame, estimation=ESTIMATION) -> Any:
-    """Set ``bt.stats_units`` and ``bt.bets`` (see :func:`units_stats`); returns ``bt``."""
-    bt.stats_units, bt.bets = units_stats(bt, changes, estimation)
+def book_frames(bt: Any, spec: BookSpec) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.Series]:
+    """(``pnl_risk``: date x (series..., ``risk_total``) in vol units; ``pnl_ccy``: date x (series...,
+    ``ccy_total``) in currency or None; the book's daily net P&L in its unit, named by its figure)."""
+    series = list(bt.positions.columns)
+    pnl = bt.pnl[series]
+    risk = pnl.mul(1.0 / spec.vol.reindex(series), axis=1)
+    risk["risk_total"] = risk.sum(axis=1, min_count=0)
+    ccy = None
+    if spec.scales is not None:
+        ccy = pnl.mul(pd.Series(spec.scales, index=series), axis=1)
+        ccy["ccy_total"] = ccy.sum(axis=1, min_count=0)
+    book = pnl.mul(pd.Series(spec.weights, index=series), axis=1).sum(axis=1).rename(spec.figure)
+    book.attrs["unit"] = spec.unit
+    return risk, ccy, book
+
+
+def book_stats(bt: Any, spec: BookSpec, perf) -> pd.Series:
+    """The book's headline (name: its figure): ``figure``, ``unit``, ``scaling``, ``total``,
+    ``ann_return``, ``ann_vol``, ``sharpe``, ``sortino``, ``max_drawdown``, ``max_dd_days``,
+    ``n_days`` (``perf`` = :func:`perf_stats` on the book's daily P&L), ``cost_total`` (book unit),
+    ``exposure``, ``sharpe_exposed``, ``n_trades`` and the per-bet ``n_bets``, ``hit_rate``,
+    ``mean_bet``, ``t_bet`` of the book's row of ``stats_units``."""
+    st = {k.removesuffix("_bp"): v for k, v in perf(bt.book_pnl.to_numpy()).items()}
+    series = list(bt.positions.columns)
+    cost = float((bt.costs[series].to_numpy(dtype=float) * spec.weights[None, :]).sum())
+    row = bt.stats_units[bt.stats_units["book"]].iloc[0]
+    extra = {k: float(row[k]) for k in ("exposure", "sharpe_exposed", "n_trades", "n_bets", "hit_rate", "mean_bet", "t_bet")}  # fmt: skip
+    head = {"figure": spec.figure, "unit": spec.unit, "scaling": spec.scaling}
+    return pd.Series({**head, **st, "cost_total": cost, **extra}, name=spec.figure, dtype=object)
+
+
+def attach(bt: Any, spec: BookSpec, perf) -> Any:
+    """Set ``bt.stats_units``, ``bt.bets``, ``bt.pnl_risk``, ``bt.pnl_ccy``, ``bt.book_pnl`` and
+    ``bt.book`` (placebo rows are added by the caller); returns ``bt``."""
+    bt.stats_units, bt.bets = units_stats(bt, spec)
+    bt.pnl_risk, bt.pnl_ccy, bt.book_pnl = book_frames(bt, spec)
+    bt.book = book_stats(bt, spec, perf)
     return bt
 
 
 def summary_lines(bt: Any) -> list[str]:
-    """Headline lines: per kind and the risk-unit total, with per-bet statistics and exposure."""
+    """Headline lines: per kind, the risk-unit (and currency) total, with per-bet statistics and exposure."""
     st = getattr(bt, "stats_units", None)
     if st is None:
         return []
     lines = [
-        "By kind (never summed across kinds) and cross-asset in risk units (1 = one estimation-window daily sd):"
+        "By kind (never summed across kinds) and cross-asset in risk units (1 = one estimation-window "
+        "daily sd)" + (" and in currency (DV01 / notional)" if "ccy_total" in st.index else "") + ":"
     ]
     for name, r in st[st["scope"] != "series"].iterrows():
         lines.append(
@@ -226,24 +456,28 @@ def summary_lines(bt: Any) -> list[str]:
     return lines
 
 
-_BP_TOTAL_LABELS = (
-    "total net P&L", "annual return", "annual volatility", "Sharpe ", "Sortino", "max drawdown",
-    "hit rate", "profit factor", "costs (bp)", "exposure",
-)  # fmt: skip
-
-
-def finalize_summary(lines: list[str], bt: Any) -> list[str]:
-    """The backtest summary with the per-kind/risk lines; with several kinds, without the bp
-    figures summed across kinds (and the placebo line marked as computed on that sum)."""
-    st = getattr(bt, "stats_units", None)
-    if st is None:
-        return lines
-    traded = st[(st["scope"] == "series") & (st["n_trades"] > 0)]
-    if traded["kind"].nunique() > 1:
-        keep = [ln for ln in lines if not ln.strip().startswith(_BP_TOTAL_LABELS)]
-        keep = [ln + " (on the bp sum across kinds)" if "placebo (" in ln else ln for ln in keep]
-        keep.insert(
-            2, "  no bp total across yields and FX (different units): see per kind and risk units below"
+def book_lines(bt: Any) -> list[str]:
+    """The book block of the summary: its figure and unit, then its statistics and placebo rank."""
+    b = bt.book
+    u = b["unit"]
+    lines = [f"Book: {b['figure']} in {u} ({b['scaling']}); never a bp sum across yields and FX."]
+    fmt = [
+        ("total", f"total net P&L ({u})", "{:.1f}"),
+        ("ann_return", f"annual return ({u})", "{:.1f}"),
+        ("ann_vol", f"annual volatility ({u})", "{:.1f}"),
+        ("sharpe", "Sharpe", "{:.2f}"),
+        ("sortino", "Sortino", "{:.2f}"),
+        ("max_drawdown", f"max drawdown ({u})", "{:.1f}"),
+        ("max_dd_days", "max drawdown duration (days)", "{:.0f}"),
+        ("cost_total", f"costs ({u})", "{:.1f}"),
+        ("exposure", "exposure (share of days)", "{:.1%}"),
+    ]
+    for k, lab, f in fmt:
+        v = b.get(k, np.nan)
+        lines.append(f"  {lab:<34} {'n/a' if pd.isna(v) else f.format(v)}")
+    if "placebo_draws" in b.index:
+        lines.append(
+            f"  placebo ({int(b['placebo_draws'])} random-date runs, ranked on {b['figure']}): Sharpe above "
+            f"{b['placebo_sharpe_pctile']:.1%} of draws, one-sided p = {b['placebo_pvalue']:.3f}"
         )
-        lines = keep
-    return lines + summary_lines(bt)
+    return lines

@@ -53,6 +53,9 @@ def _scalar(types: Any) -> Any:
         return str | list[str]
     if types == (str, dict):
         return str | dict[str, str]
+    if types == ((int, float), dict):  # backtest dv01 / fx_notional: a positive amount or a table of them
+        pos = Annotated[float, Field(gt=0)]
+        return pos | dict[str, pos]
     if types is list:
         return list[Any]
     raise TypeError(f"no pydantic type for {types!r}")  # pragma: no cover - schema bug

@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from backtests import cli_store
+from backtests import _bt_cli, cli_store
 from signals._version import __version__
 from signals.errors import ConfigError, InputNotFoundError, NewsbtError
 
@@ -265,7 +265,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from backtests._bt_units import default_start  # period from one estimation window before the first event
 
     market = _load_market(args, start=args.start if args.start is not None else default_start(events))
-    bt = backtests.backtest(market, events, holding=args.holding, cost_bp=args.cost_bp)
+    kw = _bt_cli.ccy_kwargs(args)  # --dv01 / --fx-notional: the book in currency (#18)
+    bt = backtests.backtest(market, events, holding=args.holding, cost_bp=args.cost_bp, **kw)
     print(bt.summary())
     if args.out:
         with _run_lock(Path(args.out)):
@@ -398,8 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = cmd("backtest", "signal backtest of an events table", _cmd_backtest)
     market_args(b)
-    b.add_argument("--holding", type=int, default=5, help="holding period, trading days")
-    b.add_argument("--cost-bp", type=float, default=0.5, help="cost per unit turnover, bp")
+    _bt_cli.add_backtest_args(b)  # --holding, --cost-bp, --dv01, --fx-notional, --currency (#18)
 
     f = cmd("fetch", "refresh the local cache from live sources", _cmd_fetch)
     f.add_argument("series", nargs="+")

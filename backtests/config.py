@@ -28,6 +28,7 @@ from signals.errors import ConfigError, InputNotFoundError
 _STR, _INT, _FLOAT, _BOOL = str, int, (int, float), bool
 _LIST = list
 _DATE = (str, dt.date)
+_AMOUNTS = ((int, float), dict)  # a positive number, or a table {series = number, default = number}
 
 #: section -> key -> (accepted types, default, help)
 SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
@@ -95,6 +96,9 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
         "stop_loss_bp": (_FLOAT, None, "stop-loss per trade, bp (on closes)"),
         "take_profit_bp": (_FLOAT, None, "take-profit per trade, bp (on closes)"),
         "rules": (_LIST, [], "[[backtest.rules]] tables: themes, min_abs_sentiment, direction, size, ..."),
+        "dv01": (_AMOUNTS, None, "currency per bp of yield per unit position (number or table)"),
+        "fx_notional": (_AMOUNTS, None, "currency notional per unit FX position (number or table)"),
+        "currency": (_STR, "USD", "label of dv01 / fx_notional; with them the book is in currency"),
     },
     "interventions": {
         "enabled": (_BOOL, False, "also study Japan's official intervention days (bundled MOF records)"),

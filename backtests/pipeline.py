@@ -221,6 +221,13 @@ def run(cfg: Mapping[str, Any], *, progress: Progress | None = None) -> RunResul
             combine=b["combine"],
             placebo=b["placebo"],
             seed=b["seed"],
+            rules=b["rules"] or None,  # #18: these keys were validated but not passed before
+            position_cap=b["position_cap"],
+            stop_loss_bp=b["stop_loss_bp"],
+            take_profit_bp=b["take_profit_bp"],
+            dv01=b["dv01"],
+            fx_notional=b["fx_notional"],
+            currency=b["currency"],
         )
     iv = cfg["interventions"]
     if iv["enabled"]:

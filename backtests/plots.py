@@ -593,22 +593,36 @@ def plot_car_distribution(
 
 
 def plot_backtest(bt, *, title: str | None = None) -> Figure:
-    """Equity curve (cumulative net P&L, bp) and drawdown, with the placebo band when present.
+    """Equity curve (cumulative net P&L of the book) and drawdown, with the placebo band when present.
 
     Parameters
     ----------
     bt : BacktestResult
-        Uses ``bt.pnl`` (daily net P&L in bp; a ``total`` column) and, if present,
-        ``bt.placebo_paths`` (date x draw cumulative P&L of the placebo runs) or ``bt.placebo``.
+        Uses ``bt.book_pnl`` (the book's daily net P&L: bp when one kind is traded, else risk units
+        or currency; ``bt.book["unit"]`` names it; never a bp sum across yields and FX) or, for a
+        result without it, ``bt.pnl["total"]`` (bp); and, if present, ``bt.placebo_paths`` (date x
+        draw cumulative P&L of the placebo runs, same unit).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputFormatError
+        Neither ``book_pnl`` nor a ``total`` column in ``bt.pnl``.
     """
-    pnl = bt.pnl
-    total = pnl["total"] if "total" in pnl else pnl.sum(axis=1)
+    book = getattr(bt, "book_pnl", None)
+    if book is not None:
+        total, unit, fig_name = book, str(bt.book["unit"]), str(bt.book["figure"])
+    elif "total" in bt.pnl:
+        total, unit, fig_name = bt.pnl["total"], "bp", "total"
+    else:
+        from signals.errors import InputFormatError
+
+        raise InputFormatError("plot_backtest: the result has no book_pnl and no 'total' P&L column")
     eq = total.cumsum()
-    dd = eq - eq.cummax()
+    dd = eq - eq.clip(lower=0).cummax()
     fig, axes = _figure(2, 1, height=2.6, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     ax, ax2 = axes[0, 0], axes[1, 0]
     paths = getattr(bt, "placebo_paths", None)
@@ -616,16 +630,14 @@ def plot_backtest(bt, *, title: str | None = None) -> Figure:
         q = paths.quantile([0.05, 0.5, 0.95], axis=1).T.reindex(eq.index).ffill()
         ax.fill_between(q.index, q[0.05], q[0.95], color="0.85", label="placebo 5-95 %")
         ax.plot(q.index, q[0.5], color="0.6", lw=0.8, ls="--", label="placebo median")
-    ax.plot(eq.index, eq.to_numpy(), color=_colour(0), lw=1.4, label="strategy (net of costs)")
+    ax.plot(eq.index, eq.to_numpy(), color=_colour(0), lw=1.4, label=f"strategy ({fig_name}, net of costs)")
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_ylabel("cumulative P&L (bp)")
+    ax.set_ylabel(f"cumulative P&L ({unit})")
     ax.legend(fontsize=8, frameon=False, loc="upper left")
     ax2.fill_between(dd.index, dd.to_numpy(), 0, color=_colour(1), alpha=0.5)
-    ax2.set_ylabel("drawdown (bp)")
+    ax2.set_ylabel(f"drawdown ({unit})")
     fig.autofmt_xdate()
-    fig.suptitle(
-        title or "Signal backtest: equity and drawdown (bp, unit position, net of costs)", fontsize=11
-    )
+    fig.suptitle(title or f"Signal backtest: equity and drawdown ({unit}, net of costs)", fontsize=11)
     return fig
 
 

@@ -164,7 +164,11 @@ def _unit_of(study) -> str:
 
 
 def portfolio_stats(bt) -> dict[str, Any]:
-    """The whole-portfolio column of ``bt.stats`` (a mapping of statistic -> value)."""
+    """The book's headline (``bt.book``: figure, unit, total, Sharpe, placebo p ...; never a bp sum
+    across yields and FX), or for other objects their ``stats`` (statistic -> value)."""
+    book = getattr(bt, "book", None)
+    if isinstance(book, pd.Series):
+        return book.to_dict()
     st = bt.stats
     if isinstance(st, Mapping):
         return dict(st)
@@ -175,6 +179,12 @@ def portfolio_stats(bt) -> dict[str, Any]:
 
 def _bt_text(bt) -> str:
     get = portfolio_stats(bt).get
+    if get("figure") is not None:  # the book, its unit stated
+        return (
+            f"Backtest book ({get('figure')}, {get('unit')}; {get('scaling')}): net P&L {get('total'):.3g} "
+            f"{get('unit')}, Sharpe (252-day) {get('sharpe'):.3g} at {get('exposure'):.0%} exposure, "
+            f"{int(get('n_trades'))} trades, {int(get('n_bets'))} distinct bets."
+        )
     parts = []
     for k, lab in (
         ("total_bp", "total net P&L (bp)"),

@@ -109,8 +109,15 @@ def _bt_verdict(bt, placebo_p) -> str | None:
     if len(risk):
         r = risk.iloc[0]
         tail = f"; all kinds in risk units: Sharpe {r['sharpe']:.2f} at {r['exposure']:.0%} exposure"
-    # the placebo ranks the book's bp total: meaningful for one kind only
-    plc = f"; placebo p {vd._p(placebo_p)} (same rules on random dates)" if len(parts) == 1 else ""
+    book = getattr(bt, "book", None)
+    if isinstance(book, pd.Series) and book["figure"] == "ccy_total":
+        tail += f"; in {book['unit']} (DV01 / notional): {book['total']:+,.0f}"
+    # the placebo ranks the book (one kind's bp, risk units or currency); a result without a book
+    # ranked a bp total, meaningful for one kind only
+    if isinstance(book, pd.Series):
+        plc = f"; placebo p {vd._p(placebo_p)} on the {book['figure']} (same rules on random dates)"
+    else:
+        plc = f"; placebo p {vd._p(placebo_p)} (same rules on random dates)" if len(parts) == 1 else ""
     return "Signal backtest, net of costs: " + "; ".join(parts) + tail + plc + "."
 
 
@@ -204,14 +211,24 @@ def backtest_section(bt) -> Section:
     from backtests import plots
     from backtests.report import _bt_text
 
+    book = getattr(bt, "book", None)
+    unit = str(book["unit"]) if isinstance(book, pd.Series) else "bp"
     b = Section("Signal backtest", [_bt_text(bt)], key="backtest",
-                note="Units: bp of a unit position, net of costs; Sharpe annualised over 252 days.")  # fmt: skip
+                note="Units: bp of a unit position per series and per kind (yield bp and FX bp never added); "
+                     "the book in its stated unit; net of costs; Sharpe annualised over 252 days.")  # fmt: skip
     b.figures.append(
-        ("backtest", lambda: plots.plot_backtest(bt), "Equity curve and drawdown vs placebo (bp)")
+        (
+            "backtest",
+            lambda: plots.plot_backtest(bt),
+            f"Equity curve and drawdown of the book vs placebo ({unit})",
+        )
     )
     stats = bt.stats if isinstance(bt.stats, pd.DataFrame) else pd.Series(bt.stats).to_frame("value")
+    su = getattr(bt, "stats_units", None)
+    if isinstance(su, pd.DataFrame):
+        b.tables.append(("backtest_units", su, "Per series, per kind and cross-asset (unit in each row)"))
     b.tables += [
-        ("backtest_stats", stats, "Performance (bp; 252-day annualisation)"),
+        ("backtest_stats", stats, "Performance per series and per kind (bp of each; 252-day annualisation)"),
         ("backtest_trades", bt.trades, "Trades"),
         ("backtest_placebo", getattr(bt, "placebo", pd.DataFrame()), "Placebo runs"),
     ]

@@ -23,6 +23,16 @@ Conventions
   pyramiding: the largest active long plus the largest active short) or ``"last"`` (the most
   recently entered active signal wins; signals entered on the same session add), then are clipped
   to ``+/- position_cap``.
+- **Totals and the book.** Yield bp and FX bp are different units and are never added. ``pnl``,
+  ``gross``, ``costs`` and ``stats`` carry one column per series and one ``kind:<kind>`` column per
+  kind (``kind:yield`` in bp of yield, ``kind:fx`` in bp of log return); the ``total`` column
+  exists only when every traded series is of one kind (then bp add up honestly) and is absent
+  otherwise. The cross-asset figure is in risk units (``pnl_risk``: each series' P&L divided by
+  its estimation-window daily sd, ``risk_total``) or, when the caller gives ``dv01`` /
+  ``fx_notional``, in currency (``pnl_ccy``, ``ccy_total``). One of them is **the book**
+  (``book_pnl``, ``book``): ``ccy_total`` if a currency scale is given, else ``total`` for one kind,
+  else ``risk_total``; the equity curve, drawdown, summary headline and placebo ranking read it
+  (see :mod:`backtests._bt_units`).
 - **Statistics.** From the daily net P&L on the market's dates (flat days count as 0),
   annualised with 252 trading days: return = 252 x mean, volatility = sqrt(252) x sd (ddof 1),
   Sharpe = sqrt(252) x mean / sd (no risk-free rate: the P&L is already an excess return),
@@ -34,8 +44,9 @@ Conventions
   portfolio's gross P&L.
 - **Placebo.** The same rules on ``placebo`` seeded random entry dates: every traded event keeps
   its directions and sizes but gets one date drawn uniformly from the market's dates (and enters
-  each series at its first session on or after it); the distribution of Sharpe ratio and total P&L
-  shows where the real events fall.
+  each series at its first session on or after it); the distribution of the book's Sharpe ratio and
+  total P&L (same figure, unit and per-series weights as the real book) shows where the real
+  events fall.
 
 The core, :func:`simulate`, is a pure function of a changes matrix and per-trade arrays (entry
 rows, directions, sizes, holding): positions are built from entry/exit deltas with cumulative
@@ -120,14 +131,22 @@ class Rule:
     direction : {"auto", "book", "column"} or {+1, -1}
         Where the expected sign of each series' move comes from. ``"auto"``: the event's
         ``direction_<series>`` column if present, else its scalar ``direction`` column, else the
-        theme book's ``book.direction(theme, series)``. ``"column"``: the columns only.
-        ``"book"``: the theme book only. ``+1``/``-1``: that sign on every series.
+        theme book. ``"column"``: the columns only. ``"book"``: the theme book only. A direction
+        from the theme book is ``book.direction(theme, series) x stance`` for an event with a
+        ``stance`` (+1 escalation keeps the sign, -1 de-escalation reverses it, 0 neutral: not
+        traded, reason ``no_direction``), as :func:`signals.extract_events` builds its
+        ``direction_<series>`` columns. ``+1``/``-1``: that sign on every series (stance ignored).
     sentiment_sign : bool, optional
         Multiply the direction by the sign of the event's ``sentiment``. None (default): only
-        directions taken from the theme book, for themes whose ``book.sentiment_sign(theme)`` is
-        True (``direction_<series>`` columns from :func:`signals.extract_events` already include
-        it). True: every direction (the book's own flag is then not applied a second time).
+        directions taken from the theme book, for events *without* a stance whose theme has
+        ``book.sentiment_sign(theme)`` True (the stance replaces the sentiment sign; the
+        ``direction_<series>`` columns of :func:`signals.extract_events` already include stance or
+        sentiment). True: every direction (the book's own flag is then not applied a second time).
         False: never.
+    trade_mixed : bool
+        Events whose ``stance_kind`` is ``"mixed"`` (articles both escalate and de-escalate) are not
+        traded (reason ``mixed_stance``) unless True; then they trade their net stance's direction.
+        Does not apply to ``direction=+1/-1``.
     size : float
         Position size in units (1 unit earns 1 bp per bp of change).
     size_by : {None, "sentiment", "n_articles"}
@@ -150,6 +169,7 @@ class Rule:
     min_articles: int = 1
     direction: str | int = "auto"
     sentiment_sign: bool | None = None
+    trade_mixed: bool = False
     size: float = 1.0
     size_by: str | None = None
     max_size: float | None = None
@@ -228,20 +248,23 @@ class BacktestResult:
     positions : DataFrame
         Date x series: position after each date's close, units.
     pnl : DataFrame
-        Date x (series..., ``total``): daily P&L net of costs, bp.
+        Date x (series..., ``kind:<kind>``..., [``total``]): daily P&L net of costs, bp of each
+        series / kind. ``total`` only when every traded series is of one kind (absent otherwise:
+        read ``book_pnl`` or the ``kind:`` columns).
     gross, costs : DataFrame
-        Date x (series..., ``total``): gross P&L and costs, bp.
+        The same columns: gross P&L and costs, bp.
     trades : DataFrame
         One row per event-trade: ``event_id, series, rule, theme, entry, exit`` (session dates),
         ``direction, size, holding, sessions_held, exit_reason`` ("holding", "stop_loss",
         "take_profit", "open" at the end of the data), ``gross_bp, cost_bp, net_bp``
         (stand-alone trade P&L, bp).
     stats : DataFrame
-        Metric x (``total``, series...): see the module docstring; placebo rows in ``total``.
+        Metric x ([``total``], ``kind:<kind>``..., series...), each column in bp of its own unit
+        (``total`` only for one traded kind, as in ``pnl``); placebo rows are in ``book``.
     placebo : DataFrame
-        One row per placebo draw: ``draw, sharpe, total_bp, n_trades``.
+        One row per placebo draw: ``draw, sharpe, total, n_trades, unit`` (the book's figure).
     placebo_paths : DataFrame
-        Date x draw: cumulative net P&L of each placebo draw, bp.
+        Date x draw: cumulative book P&L of each placebo draw, in the book's unit.
     skipped : DataFrame
         ``event_id, series, rule, reason, detail``: every event (or event-series pair) not traded.
     settings : dict
@@ -252,6 +275,15 @@ class BacktestResult:
         distinct bets, per-bet hit rate, mean and t, and a Sharpe that states its exposure.
     bets : DataFrame
         One row per distinct bet (offsetting trades in one series and session netted).
+    pnl_risk : DataFrame
+        Date x (series..., ``risk_total``): daily net P&L in vol units (NaN for untraded series).
+    pnl_ccy : DataFrame or None
+        Date x (series..., ``ccy_total``): daily net P&L in currency (with ``dv01``/``fx_notional``).
+    book_pnl : Series
+        The book's daily net P&L (name: ``total``, ``risk_total`` or ``ccy_total``; ``attrs["unit"]``).
+    book : Series
+        The book's headline: ``figure``, ``unit``, ``scaling``, ``total``, ``sharpe`` ... and the
+        placebo rows (``placebo_pvalue``, ``placebo_total_pvalue`` ...).
     """
 
     positions: pd.DataFrame
@@ -268,55 +300,47 @@ class BacktestResult:
     stats_units: pd.DataFrame | None = None
     #: distinct bets (offsetting trades in one series and session netted) with their P&L
     bets: pd.DataFrame | None = None
+    #: daily net P&L in risk units per series and ``risk_total``
+    pnl_risk: pd.DataFrame | None = None
+    #: daily net P&L in currency per series and ``ccy_total`` (with dv01 / fx_notional)
+    pnl_ccy: pd.DataFrame | None = None
+    #: the book's daily net P&L in its unit (``attrs["unit"]``)
+    book_pnl: pd.Series | None = None
+    #: the book's headline statistics and placebo rank (figure, unit, scaling, total, sharpe, ...)
+    book: pd.Series | None = None
 
     @property
     def equity(self) -> pd.Series:
-        """Cumulative net P&L of the whole book, bp."""
-        return self.pnl["total"].cumsum()
+        """Cumulative net P&L of the book, in the book's unit (``equity.attrs["unit"]``; bp only when
+        one kind is traded, else risk units or currency: never a bp sum across kinds)."""
+        eq = self.book_pnl.cumsum()
+        eq.attrs["unit"] = self.book["unit"]
+        return eq
 
     @property
     def drawdown(self) -> pd.Series:
-        """Cumulative net P&L minus its running peak (starting at 0), bp (<= 0)."""
+        """Cumulative book P&L minus its running peak (starting at 0), in the book's unit (<= 0)."""
         eq = self.equity
-        return eq - eq.clip(lower=0).cummax()
+        dd = eq - eq.clip(lower=0).cummax()
+        dd.attrs["unit"] = self.book["unit"]
+        return dd
 
     def summary(self) -> str:
-        """Plain-text summary: parameters, headline statistics, placebo rank, skipped counts."""
-        st = self.stats["total"] if "total" in self.stats else pd.Series(dtype=float)
+        """Plain-text summary: parameters, the book (its figure and unit stated), per-kind and
+        risk-unit lines with distinct bets, placebo rank, skipped counts."""
         p = self.settings
         lines = [
-            f"Signal backtest: {int(st.get('n_trades', 0))} trades on {self.positions.shape[1]} series, "
+            f"Signal backtest: {len(self.trades)} trades on {self.positions.shape[1]} series, "
             f"{len(self.pnl)} days; holding {p.get('holding')} sessions, cost {p.get('cost_bp')} bp/unit "
             f"turnover, combine={p.get('combine')!r}, cap={p.get('position_cap')}",
             "P&L in bp of each series' change (yields: bp of yield, +1 = pay fixed; FX/prices: "
             "log-return bp, +1 = long the quoted rate); annualised with 252 days.",
+            *_bt_units.book_lines(self),
         ]
-        fmt = [
-            ("total_bp", "total net P&L (bp)", "{:.1f}"),
-            ("ann_return_bp", "annual return (bp)", "{:.1f}"),
-            ("ann_vol_bp", "annual volatility (bp)", "{:.1f}"),
-            ("sharpe", "Sharpe", "{:.2f}"),
-            ("sortino", "Sortino", "{:.2f}"),
-            ("max_drawdown_bp", "max drawdown (bp)", "{:.1f}"),
-            ("max_dd_days", "max drawdown duration (days)", "{:.0f}"),
-            ("hit_rate", "hit rate", "{:.1%}"),
-            ("profit_factor", "profit factor", "{:.2f}"),
-            ("cost_total_bp", "costs (bp)", "{:.1f}"),
-            ("exposure", "exposure (share of days)", "{:.1%}"),
-        ]
-        for k, lab, f in fmt:
-            v = st.get(k, np.nan)
-            lines.append(f"  {lab:<30} {'n/a' if pd.isna(v) else f.format(v)}")
-        if len(self.placebo):
-            lines.append(
-                f"  placebo ({len(self.placebo)} random-date runs): Sharpe above "
-                f"{st.get('placebo_sharpe_pctile', np.nan):.1%} of draws, one-sided p = "
-                f"{st.get('placebo_pvalue', np.nan):.3f}"
-            )
         if len(self.skipped):
             counts = self.skipped["reason"].value_counts()
             lines.append("  not traded: " + ", ".join(f"{r} {n}" for r, n in counts.items()))
-        return "\n".join(_bt_units.finalize_summary(lines, self))  # per kind, never bp summed across kinds
+        return "\n".join(lines + _bt_units.summary_lines(self))
 
     def plot(self, **kw: Any) -> Any:
         """Equity curve, drawdown and placebo band (matplotlib Figure; see ``plots.plot_backtest``)."""
@@ -325,15 +349,23 @@ class BacktestResult:
         return plots.plot_backtest(self, **kw)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
-        """Every table by name (for reports and CSV export)."""
-        return {
+        """Every table by name (for reports and CSV export): ``positions``, ``pnl``, ``trades``,
+        ``stats``, ``stats_units``, ``book`` (one column), ``bets``, ``pnl_risk``, ``placebo``,
+        ``skipped`` and ``pnl_ccy`` with a currency scale."""
+        out = {
             "positions": self.positions,
             "pnl": self.pnl,
             "trades": self.trades,
             "stats": self.stats,
+            "stats_units": self.stats_units,
+            "book": self.book.to_frame() if self.book is not None else None,
+            "bets": self.bets,
+            "pnl_risk": self.pnl_risk,
+            "pnl_ccy": self.pnl_ccy,
             "placebo": self.placebo,
             "skipped": self.skipped,
         }
+        return {k: v for k, v in out.items() if v is not None}
 
     def _repr_html_(self) -> str:
         st = self.stats
@@ -344,7 +376,8 @@ class BacktestResult:
         ]
         table = st.loc[keep].to_html(float_format=lambda x: f"{x:.3g}") if keep else ""
         head = html.escape(self.summary().splitlines()[0])
-        return f"<div><p><b>{head}</b></p>{table}<p>{len(self.skipped)} skipped rows</p></div>"
+        book = html.escape(self.summary().splitlines()[2]) if self.book is not None else ""
+        return f"<div><p><b>{head}</b></p><p>{book}</p>{table}<p>{len(self.skipped)} skipped rows</p></div>"
 
     def __repr__(self) -> str:
         return self.summary().splitlines()[0]
@@ -367,14 +400,6 @@ def _normalise_rules(rules: Any, rule: Any) -> list[Rule]:
     if len(set(names)) != len(names):
         out = [dataclasses.replace(x, name=f"{x.name}#{i}") for i, x in enumerate(out)]
     return out
-
-
-def _frame(a: np.ndarray, dates: pd.Index, series: list[str], total: bool) -> pd.DataFrame:
-    """Date x series frame of ``a`` (plus a ``total`` column: the row sums)."""
-    f = pd.DataFrame(a, index=dates, columns=series)
-    if total:
-        f["total"] = a.sum(axis=1)
-    return f
 
 
 def _check_backtest_args(events: Any, combine: Any, placebo: Any) -> None:
@@ -412,6 +437,9 @@ def backtest(
     series: Sequence[str] | None = None,
     stop_loss_bp: float | None = None,
     take_profit_bp: float | None = None,
+    dv01: float | Mapping[str, float] | None = None,
+    fx_notional: float | Mapping[str, float] | None = None,
+    currency: str = "USD",
 ) -> BacktestResult:
     """Trade news events on market series, net of costs, entering strictly after publication.
 
@@ -446,6 +474,12 @@ def backtest(
         Trade only these series of the market.
     stop_loss_bp, take_profit_bp : float, optional
         Defaults for rules that set none (bp per unit, > 0).
+    dv01, fx_notional : float or mapping of series to float, optional
+        Currency per bp of yield per unit position (yield series) and currency notional per unit
+        position (FX/price series: P&L = notional x log return); keys: series or ``"default"``.
+        With either, the book is ``ccy_total`` (every traded series then needs a scale).
+    currency : str
+        Label of those amounts (no conversion).
 
     Returns
     -------
@@ -456,7 +490,7 @@ def backtest(
     InputFormatError
         Events without ``event_id`` or with duplicate ids; naive timestamps; a bad market.
     ConfigError
-        Bad ``holding``, ``combine``, costs, caps or rules.
+        Bad ``holding``, ``combine``, costs, caps, rules or ``dv01``/``fx_notional``.
     """
     holding = _check_holding(holding, "holding")
     _check_backtest_args(events, combine, placebo)
@@ -474,28 +508,60 @@ def backtest(
     core = simulate(C, tr.row, *args, **exits, **kw)
     trades = steps.trades_table(ev, tr, core, mk, [r.name for r in rule_list], _TRADE_COLUMNS, skipped)
     dates, all_series = mk.changes.index, mk.series
-    positions, gross, costs = (_frame(a, dates, all_series, t) for a, t in ((core.positions, False), (core.gross, True), (core.costs, True)))  # fmt: skip
-    pnl = gross - costs
-    stats = _stats_frame(pnl, gross, costs, core, trades, all_series)
-    layout = _session_layout(C, M) if placebo and tr.event.size else None
+    spec = _bt_units.book_spec(mk.changes, trades, dv01, fx_notional, currency)
+    positions, gross, costs, pnl = _frames(core, dates, all_series, spec, trades)
+    stats = _stats_frame(pnl, gross, costs, core, trades, all_series, spec.kinds)
+    placebo_df, placebo_paths = _placebo((C, M, args, exits, kw), tr, placebo, seed, dates, spec)
+    settings = _settings(
+        rule_list, all_series, spec.figure, holding=holding, cost_bp=cost_bp, combine=combine,
+        position_cap=position_cap, placebo=int(placebo), seed=seed, stop_loss_bp=stop_loss_bp,
+        take_profit_bp=take_profit_bp, dv01=dv01, fx_notional=fx_notional, currency=currency,
+    )  # fmt: skip
+    bt = _bt_units.attach(BacktestResult(positions=positions, pnl=pnl, gross=gross, costs=costs, trades=trades, stats=stats,
+                          placebo=placebo_df, placebo_paths=placebo_paths, skipped=_skipped_table(skipped), settings=settings), spec, perf_stats)  # fmt: skip
+    bt.book = steps.placebo_stats(bt.book, placebo_df)
+    return bt
 
-    def run(rows: np.ndarray):  # the placebo's fast path: daily book total only
-        return simulate(C, rows, *args, **exits, _layout=layout, _total_only=True, **kw)
 
-    placebo_df, placebo_paths = steps.placebo_draws(run, tr, placebo, seed, dates, perf_stats)
-    steps.placebo_stats(stats, placebo_df)
-    skipped_df = _skip_frame(skipped)
-    if len(skipped_df):
-        counts = ", ".join(f"{k}: {n}" for k, n in skipped_df["reason"].value_counts().items())
-        log.info("backtest: %d event/series rows not traded (%s)", len(skipped_df), counts)
-    settings = {
-        "holding": holding, "cost_bp": dict(cost_bp) if isinstance(cost_bp, Mapping) else cost_bp, "combine": combine,
-        "position_cap": dict(position_cap) if isinstance(position_cap, Mapping) else position_cap,
-        "placebo": int(placebo), "seed": seed, "stop_loss_bp": stop_loss_bp, "take_profit_bp": take_profit_bp,
-        "rules": [dataclasses.asdict(r) for r in rule_list], "annualisation_days": ANNUALISATION, "series": all_series,
-    }  # fmt: skip
-    return _bt_units.attach(BacktestResult(positions=positions, pnl=pnl, gross=gross, costs=costs, trades=trades, stats=stats,
-                            placebo=placebo_df, placebo_paths=placebo_paths, skipped=skipped_df, settings=settings), mk.changes)  # fmt: skip
+def _placebo(sim: tuple, tr: steps.TradeArrays, n: int, seed: int, dates: pd.Index, spec: Any) -> tuple:
+    """The placebo draws on the book's figure (its per-series weights; see :func:`steps.placebo_draws`)."""
+    C, M, args, exits, kw = sim
+    layout = _session_layout(C, M) if n and tr.event.size else None
+
+    def run(rows: np.ndarray):  # the placebo's fast path: the book's daily net P&L only
+        return simulate(
+            C, rows, *args, **exits, _layout=layout, _total_only=True, _weights=spec.weights, **kw
+        )
+
+    return steps.placebo_draws(run, tr, n, seed, dates, perf_stats, spec.unit)
+
+
+def _frames(core: CoreResult, dates: pd.Index, series: list[str], spec: Any, trades: pd.DataFrame) -> tuple:
+    """(positions, gross, costs, pnl): date x series frames; the P&L frames with ``kind:<kind>``
+    columns and ``total`` only when the traded series are of one kind."""
+    one_kind = len(_bt_units.traded_kinds(spec.kinds, trades)) == 1
+    positions = pd.DataFrame(core.positions, index=dates, columns=series)
+    frames = (core.gross, core.costs, core.gross - core.costs)
+    return positions, *(
+        _bt_units.add_totals(pd.DataFrame(a, index=dates, columns=series), spec.kinds, one_kind)
+        for a in frames
+    )
+
+
+def _skipped_table(skipped: list[pd.DataFrame]) -> pd.DataFrame:
+    """The skipped rows as one table (counts per reason logged)."""
+    out = _skip_frame(skipped)
+    if len(out):
+        counts = ", ".join(f"{k}: {n}" for k, n in out["reason"].value_counts().items())
+        log.info("backtest: %d event/series rows not traded (%s)", len(out), counts)
+    return out
+
+
+def _settings(rule_list: list[Rule], series: list[str], book: str, **kw: Any) -> dict:
+    """The arguments used (mappings as plain dicts), the rules, the series and the book figure."""
+    out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in kw.items()}
+    out.update(rules=[dataclasses.asdict(r) for r in rule_list], annualisation_days=ANNUALISATION)
+    return {**out, "series": series, "book": book}
 
 
 def align_events_strict(events: pd.DataFrame, market: Any) -> pd.DataFrame:
@@ -512,27 +578,27 @@ def _stats_frame(
     core: CoreResult,
     trades: pd.DataFrame,
     series: list[str],
+    kinds: Mapping[str, str],
 ) -> pd.DataFrame:
-    cols = ["total", *series]
+    """Metric x ([``total``], ``kind:<kind>``..., series...): each column's statistics in its own
+    bp unit; a ``kind:``/``total`` column covers the series whose P&L it adds up."""
+    groups = {"total": list(series)} if "total" in pnl.columns else {}
+    for c in pnl.columns:
+        if str(c).startswith(_bt_units.KIND_PREFIX):
+            groups[c] = [s for s in series if kinds[s] == c.removeprefix(_bt_units.KIND_PREFIX)]
+    groups.update({s: [s] for s in series})
     out: dict[str, dict[str, float]] = {}
-    pos = core.positions
-    turn = core.turnover
+    pos, turn = core.positions, core.turnover
     n_days = max(len(pnl), 1)
-    for c in cols:
+    for c, members in groups.items():
+        j = [series.index(m) for m in members]
         st = perf_stats(pnl[c].to_numpy())
-        tr = trades if c == "total" else trades[trades["series"] == c]
-        st.update(_trade_stats(tr["net_bp"].to_numpy(dtype=float)))
+        st.update(_trade_stats(trades.loc[trades["series"].isin(members), "net_bp"].to_numpy(dtype=float)))
         st["gross_total_bp"] = float(gross[c].sum())
         st["cost_total_bp"] = float(costs[c].sum())
-        if c == "total":
-            tu = float(turn.sum())
-            ex = float(np.mean(np.any(pos != 0, axis=1))) if len(pos) else np.nan
-        else:
-            j = series.index(c)
-            tu = float(turn[:, j].sum())
-            ex = float(np.mean(pos[:, j] != 0)) if len(pos) else np.nan
+        tu = float(turn[:, j].sum())
         st["turnover"] = tu
         st["ann_turnover"] = tu / n_days * ANNUALISATION
-        st["exposure"] = ex
+        st["exposure"] = float(np.mean(np.any(pos[:, j] != 0, axis=1))) if len(pos) and j else np.nan
         out[c] = st
-    return pd.DataFrame(out)[cols]
+    return pd.DataFrame(out)[list(groups)]

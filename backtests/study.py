@@ -167,7 +167,9 @@ class EventStudy:
     # -- presentation -----------------------------------------------------------------------------
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """All result tables by name (``pairs``, ``ar``, ``car``, ``caar``, ``daily_tests``,
-        ``tests``, ``excluded``, ``overlaps``, and ``placebo_draws`` when computed)."""
+        ``tests``, ``excluded``, ``overlaps``, ``headline`` (one test per cell, p and q; reading it
+        may run the engine once more, see :attr:`headline`), ``confounders`` (scheduled releases in
+        the windows; empty with ``confounders="ignore"``), and ``placebo_draws`` when computed)."""
         out = {
             "pairs": self.pairs,
             "ar": self.ar,
@@ -177,6 +179,8 @@ class EventStudy:
             "tests": self.tests,
             "excluded": self.excluded,
             "overlaps": self.overlaps,
+            "headline": self.headline,
+            "confounders": self.confounders,
         }
         if self.placebo_draws is not None:
             out["placebo_draws"] = self.placebo_draws

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backtests import _bt_units as bu
 from backtests.market.spec import Market, SeriesSpec
@@ -101,7 +103,9 @@ def test_one_kind_keeps_the_bp_summary():
     m = _market()
     ev = _events(m.levels.index, [("e1", 150, 1, "ust_10y"), ("e2", 220, -1, "ust_2y")])
     bt = backtest(m, ev, holding=3, placebo=0)
-    assert "total net P&L (bp)" in bt.summary()
+    # one kind traded: bp add up, so the bp total is the book (labelled with the kind's unit)
+    assert "total net P&L (bp of yield)" in bt.summary()
+    assert bt.book["figure"] == "total" and "total" in bt.pnl and "total" in bt.stats
     assert bt.stats_units.loc["kind:yield", "n_bets"] == 2
 
 
@@ -110,3 +114,193 @@ def test_default_start_is_one_estimation_window_before_the_first_event():
     start = pd.Timestamp(bu.default_start(ev))
     assert len(pd.bdate_range(start, "2025-02-28")) == 120  # 120 business days before (a Saturday)
     assert bu.default_start(pd.DataFrame({"date": ["2025-05-02"]})) == "2024-11-15"
+
+
+# ------------------------------------------------------------------ the book: per kind, risk units, DV01
+
+
+def _linear_market():
+    """UST 2y +1 bp and 10y -2 bp of yield per session, USD/JPY +10 bp of log return per session."""
+    idx = pd.bdate_range("2024-01-01", periods=60)
+    k = np.arange(len(idx))
+    lv = pd.DataFrame(
+        {"ust_2y": 4.0 + 0.01 * k, "ust_10y": 4.2 - 0.02 * k, "usdjpy": 150 * np.exp(0.001 * k)}, index=idx
+    )
+    specs = {c: SeriesSpec(c, c, s[0], s[1], s[2], s[3], s[4]) for c, s in SPECS.items()}
+    return Market(lv, specs)
+
+
+def test_dv01_and_fx_notional_give_a_currency_total_by_hand():
+    m = _linear_market()
+    ev = _events(m.levels.index, [("e1", 20, 1)])  # every series, long, 3 sessions, 0.5 bp per unit turnover
+    bt = backtest(m, ev, holding=3, cost_bp=0.5, placebo=0,
+                  dv01={"ust_2y": 200.0, "ust_10y": 850.0}, fx_notional=1e6)  # fmt: skip
+    # net bp: 2y 3 - 1 = 2, 10y -6 - 1 = -7, USD/JPY 30 - 1 = 29; currency: DV01 x bp, notional x bp / 1e4
+    want = 200 * 2 + 850 * -7 + 1e6 * 29 / 1e4  # = 400 - 5950 + 2900 = -2650 USD
+    assert bt.book["figure"] == "ccy_total" and bt.book["unit"] == "USD"
+    assert bt.book["total"] == pytest.approx(want)
+    assert bt.pnl_ccy["ccy_total"].sum() == pytest.approx(-2650.0)
+    assert bt.pnl_ccy["ust_10y"].sum() == pytest.approx(-5950.0)
+    assert bt.stats_units.loc["ccy_total", "total"] == pytest.approx(-2650.0)
+    assert bt.stats_units.loc["ccy_total", "unit"] == "USD" and bool(bt.stats_units.loc["ccy_total", "book"])
+    assert bt.equity.iloc[-1] == pytest.approx(-2650.0) and bt.equity.attrs["unit"] == "USD"
+    assert bt.book["cost_total"] == pytest.approx(200 * 1 + 850 * 1 + 100 * 1)
+    nets = bt.bets.set_index("kind")["net_ccy"]
+    assert nets["yield"] == pytest.approx(400 - 5950) and nets["fx"] == pytest.approx(2900)
+    # the bp figures are unchanged and never added across kinds
+    assert bt.pnl["kind:yield"].sum() == pytest.approx(-5.0)
+    assert bt.pnl["kind:fx"].sum() == pytest.approx(29.0)
+    assert "total" not in bt.pnl
+    text = bt.summary()
+    assert "Book: ccy_total in USD" in text and "total net P&L (USD)" in text
+    # a "default" key, and a label
+    bt2 = backtest(m, ev, holding=3, cost_bp=0.5, placebo=0, dv01={"default": 100.0},
+                   fx_notional={"usdjpy": 1e6}, currency="JPY")  # fmt: skip
+    assert bt2.book["total"] == pytest.approx(100 * (2 - 7) + 2900) and bt2.book["unit"] == "JPY"
+
+
+def test_currency_scales_are_checked():
+    from signals.errors import ConfigError
+
+    m = _linear_market()
+    ev = _events(m.levels.index, [("e1", 20, 1)])
+    with pytest.raises(ConfigError, match=r"usdjpy.*fx_notional"):
+        backtest(m, ev, placebo=0, dv01={"usdjpy": 1.0, "default": 1.0})
+    with pytest.raises(ConfigError, match=r"\['usdjpy'\] have no currency scale"):
+        backtest(m, ev, placebo=0, dv01=850.0)
+    with pytest.raises(ConfigError, match="positive"):
+        backtest(m, ev, placebo=0, dv01=-1.0, fx_notional=1e6)
+    with pytest.raises(ConfigError, match="nope"):
+        backtest(m, ev, placebo=0, dv01={"nope": 1.0}, fx_notional=1e6)
+    # only yields traded: dv01 alone is enough
+    ev_y = _events(m.levels.index, [("e1", 20, 1, "ust_2y")])
+    only_y = backtest(m, ev_y, holding=3, cost_bp=0.5, placebo=0, dv01=10.0)
+    assert only_y.book["total"] == pytest.approx(20.0)
+
+
+def test_total_column_only_when_one_kind_is_traded():
+    m = _linear_market()
+    idx = m.levels.index
+    one = backtest(m, _events(idx, [("e1", 20, 1, "ust_2y"), ("e2", 30, -1, "ust_10y")]), holding=3, cost_bp=0.5,
+                   placebo=0)  # fmt: skip
+    # 2y: +3 - 1; 10y short: +6 - 1 -> 7 bp of yield, an honest bp total
+    assert one.book["figure"] == "total" and one.book["unit"] == "bp of yield"
+    assert one.pnl["total"].sum() == pytest.approx(7.0)
+    assert one.stats.loc["total_bp", "total"] == pytest.approx(7.0)
+    pd.testing.assert_series_equal(one.pnl["total"], one.pnl["kind:yield"], check_names=False)
+    assert one.equity.iloc[-1] == pytest.approx(7.0)
+    both = backtest(m, _events(idx, [("e1", 20, 1)]), holding=3, cost_bp=0.5, placebo=0)
+    assert "total" not in both.pnl and "total" not in both.stats and "total" not in both.costs
+    assert both.book["figure"] == "risk_total"
+
+
+def test_placebo_ranks_the_book_with_the_same_weights():
+    m = _market(seed=2)
+    idx = m.levels.index
+    ev = _events(idx, [("e1", 150, 1), ("e2", 200, -1), ("e3", 250, 1)])
+    risk = backtest(m, ev, holding=4, cost_bp=0.25, placebo=40, seed=7)
+    assert risk.book["figure"] == "risk_total" and (risk.placebo["unit"] == "vol units").all()
+    # currency scales equal to 1 / sd (yields) and 1e4 / sd (FX) give the same numbers in "currency"
+    vol = risk.stats_units["vol_unit"]
+    ccy = backtest(m, ev, holding=4, cost_bp=0.25, placebo=40, seed=7,
+                   dv01={s: 1 / vol[s] for s in ("ust_2y", "ust_10y")}, fx_notional=1e4 / vol["usdjpy"])  # fmt: skip
+    np.testing.assert_allclose(ccy.placebo["total"], risk.placebo["total"], rtol=1e-10)
+    np.testing.assert_allclose(ccy.placebo["sharpe"], risk.placebo["sharpe"], rtol=1e-10)
+    assert ccy.book["total"] == pytest.approx(risk.book["total"])
+    assert risk.book["placebo_pvalue"] == pytest.approx(
+        (1 + (risk.placebo["sharpe"] >= risk.book["sharpe"]).sum()) / 41
+    )
+    # one kind: the placebo is in bp and scales linearly with a common DV01
+    ev_y = ev.assign(series="ust_10y")
+    bp = backtest(m, ev_y, holding=4, placebo=20, seed=1)
+    usd = backtest(m, ev_y, holding=4, placebo=20, seed=1, dv01=850.0)
+    assert bp.book["figure"] == "total" and usd.book["figure"] == "ccy_total"
+    np.testing.assert_allclose(usd.placebo["total"], 850.0 * bp.placebo["total"], rtol=1e-10)
+
+
+def test_weighted_placebo_path_matches_the_full_simulation():
+    from backtests.strategy import simulate
+
+    rng = np.random.default_rng(3)
+    C = rng.normal(0, 5, (80, 3))
+    rows, si, d = rng.integers(0, 70, 12), rng.integers(0, 3, 12), rng.choice([-1.0, 1.0], 12)
+    w = np.array([0.5, 2.0, np.nan])  # NaN: a series without a scale counts 0
+    full = simulate(C, rows, si, d, 1.0, 4, cost_bp=0.3)
+    total, _ = simulate(C, rows, si, d, 1.0, 4, cost_bp=0.3, _total_only=True, _weights=w)
+    np.testing.assert_allclose(total, (full.gross - full.costs) @ np.nan_to_num(w), atol=1e-12)
+
+
+_MARKET = _market(seed=5)  # built once for the property test
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(130, 290), st.sampled_from([1, -1]), st.sampled_from(list(SPECS))),
+                min_size=1, max_size=6))  # fmt: skip
+def test_kind_columns_and_book_invariants(rows):
+    m = _MARKET
+    ev = _events(m.levels.index, [(f"e{i}", r, d, s) for i, (r, d, s) in enumerate(rows)])
+    bt = backtest(m, ev, holding=3, cost_bp=0.5, placebo=0)
+    kinds = {s: SPECS[s][0] for s in SPECS}
+    for k in ("yield", "fx"):
+        cols = [s for s in SPECS if kinds[s] == k]
+        np.testing.assert_allclose(bt.pnl[f"kind:{k}"], bt.pnl[cols].sum(axis=1), atol=1e-9)
+    traded = {kinds[s] for s in bt.trades["series"]}
+    assert ("total" in bt.pnl) == (len(traded or set(kinds.values())) == 1)  # no trade: the market's kinds
+    vol = bt.stats_units["vol_unit"]
+    risk = sum(bt.pnl[s].sum() / vol[s] for s in SPECS if np.isfinite(vol[s]))
+    assert bt.pnl_risk["risk_total"].sum() == pytest.approx(risk, abs=1e-9)
+    assert bt.equity.iloc[-1] == pytest.approx(bt.book["total"], abs=1e-9)
+    if len(traded) > 1:
+        assert bt.book["figure"] == "risk_total" and bt.book["total"] == pytest.approx(risk, abs=1e-9)
+
+
+# ------------------------------------------------------------------ dv01 from the CLI and the config
+
+
+def test_parse_amounts():
+    from backtests._bt_cli import parse_amounts
+    from signals.errors import ConfigError
+
+    assert parse_amounts(None, "--dv01") is None and parse_amounts([], "--dv01") is None
+    assert parse_amounts(["850"], "--dv01") == 850.0
+    assert parse_amounts(["ust_10y=850", "default=400"], "--dv01") == {"ust_10y": 850.0, "default": 400.0}
+    for bad in (["abc"], ["ust_10y=x"], ["=5"], ["ust_10y"]):
+        with pytest.raises(ConfigError, match="--dv01"):
+            parse_amounts(bad, "--dv01")
+
+
+def test_cli_backtest_in_currency(tmp_path, capsys):
+    from backtests.cli import main
+
+    ev = tmp_path / "events.csv"
+    ev.write_text(
+        "event_id,theme,timestamp,direction\na,t,2025-04-02T20:30:00Z,1\nb,t,2025-04-09T17:00:00Z,-1\n"
+        "c,t,2025-05-02T01:50:00Z,1\n"
+    )
+    base = ["backtest", "--events", str(ev), "--series", "ust_10y", "usdjpy", "--source", "sample"]
+    assert main([*base, "--dv01", "ust_10y=850", "--fx-notional", "1000000", "--currency", "USD"]) == 0
+    out = capsys.readouterr().out
+    assert "Book: ccy_total in USD" in out and "ccy_total" in out
+    assert main(base) == 0
+    assert "Book: risk_total in vol units" in capsys.readouterr().out  # yields and FX without DV01
+    assert main([*base, "--dv01", "850"]) == 2  # USD/JPY traded without a notional: one clear line
+    assert "usdjpy" in capsys.readouterr().err
+
+
+def test_config_accepts_dv01_tables_and_refuses_bad_amounts():
+    from backtests import config
+    from signals.errors import ConfigError
+
+    cfg = config.validate(
+        {
+            "market": {"series": ["ust_10y"]},
+            "backtest": {"dv01": {"ust_10y": 850, "default": 400.0}, "fx_notional": 1e6},
+        }
+    )
+    assert (
+        cfg["backtest"]["dv01"] == {"ust_10y": 850, "default": 400.0} and cfg["backtest"]["currency"] == "USD"
+    )
+    assert config.validate({"market": {"series": ["x"]}})["backtest"]["dv01"] is None
+    for bad in (-1.0, "850", {"ust_10y": 0}):
+        with pytest.raises(ConfigError, match=r"\[backtest\]\.dv01"):
+            config.validate({"market": {"series": ["x"]}, "backtest": {"dv01": bad}}, origin="c.toml")

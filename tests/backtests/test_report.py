@@ -58,7 +58,8 @@ def test_each_chart_is_a_labelled_figure(small):
         assert labelled, f.get_suptitle()
     assert "bp" in figs[0].axes[0].get_ylabel()
     assert "percent" in figs[2].axes[0].get_ylabel()
-    assert "bp" in figs[5].axes[0].get_ylabel()
+    # UST and USD/JPY are traded: the book is in risk units, never a bp sum across kinds (#18)
+    assert figs[5].axes[0].get_ylabel() == "cumulative P&L (vol units)"
 
 
 def test_report_is_complete_and_deterministic(small, tmp_path):

@@ -372,7 +372,10 @@ def test_sign_conventions_yields_and_fx():
     assert g["usdjpy"] == pytest.approx(30.0, abs=1e-9)
     n = bt.trades.set_index("series")["net_bp"]
     assert n["jgb_10y"] == pytest.approx(2.0, abs=1e-9)  # a unit round trip costs 2 x 0.5 bp
-    assert bt.pnl["total"].sum() == pytest.approx(3 - 6 + 30 - 3.0, abs=1e-9)
+    # per kind, never yield bp + FX bp (#18: no "total" column when both kinds are traded)
+    assert bt.pnl["kind:yield"].sum() == pytest.approx(3 - 6 - 2.0, abs=1e-9)
+    assert bt.pnl["kind:fx"].sum() == pytest.approx(30 - 1.0, abs=1e-9)
+    assert "total" not in bt.pnl and "total" not in bt.stats
     # a short (direction -1) flips every sign
     bt2 = backtest(m, ev.assign(direction=-1), placebo=0, holding=3, cost_bp=0.5)
     g2 = bt2.trades.set_index("series")["gross_bp"]
@@ -474,19 +477,22 @@ def test_levels_frame_with_attrs_and_changes_frame_give_same_result():
 def test_placebo_deterministic_with_seed():
     m = small_market()
     ev = ev_frame([f"2025-04-{d:02d} 00:00+00:00" for d in (3, 8, 15, 22)], direction=[1, -1, 1, -1])
-    a = backtest(m, ev, placebo=30, seed=3)
-    b = backtest(m, ev, placebo=30, seed=3)
-    c = backtest(m, ev, placebo=30, seed=4)
+    # yields and FX: the placebo ranks the book in currency (#18: was the bp sum across kinds)
+    ccy = {"dv01": 850.0, "fx_notional": 1e6}
+    a = backtest(m, ev, placebo=30, seed=3, **ccy)
+    b = backtest(m, ev, placebo=30, seed=3, **ccy)
+    c = backtest(m, ev, placebo=30, seed=4, **ccy)
     pd.testing.assert_frame_equal(a.placebo, b.placebo)
     pd.testing.assert_frame_equal(a.placebo_paths, b.placebo_paths)
-    assert not a.placebo["total_bp"].equals(c.placebo["total_bp"])
-    assert len(a.placebo) == 30
+    assert not a.placebo["total"].equals(c.placebo["total"])
+    assert len(a.placebo) == 30 and (a.placebo["unit"] == "USD").all()
     assert a.placebo_paths.shape == (len(m.levels), 30)
-    p = a.stats.loc["placebo_pvalue", "total"]
-    ours = a.stats.loc["sharpe", "total"]
+    p = a.book["placebo_pvalue"]
+    ours = a.book["sharpe"]
+    assert a.book["figure"] == "ccy_total"
     assert p == pytest.approx((1 + (a.placebo["sharpe"] >= ours).sum()) / 31)
     # a placebo draw is the same computation on shifted dates: its total matches its path's end
-    np.testing.assert_allclose(a.placebo_paths.iloc[-1].to_numpy(), a.placebo["total_bp"].to_numpy())
+    np.testing.assert_allclose(a.placebo_paths.iloc[-1].to_numpy(), a.placebo["total"].to_numpy())
 
 
 def test_stats_frame_consistent_with_pnl():
@@ -494,15 +500,19 @@ def test_stats_frame_consistent_with_pnl():
     ev = ev_frame(["2025-04-07 00:00+00:00", "2025-04-09 00:00+00:00"], direction=[1, 1])
     bt = backtest(m, ev, placebo=0, holding=3, cost_bp=0.5)
     st_ = bt.stats
-    assert list(st_.columns) == ["total", "jgb_10y", "ust_10y", "usdjpy"]
-    assert st_.loc["total_bp", "total"] == pytest.approx(bt.pnl["total"].sum())
-    assert st_.loc["total_bp", "total"] == pytest.approx(st_.loc["total_bp"].iloc[1:].sum())
-    assert st_.loc["gross_total_bp", "total"] - st_.loc["cost_total_bp", "total"] == pytest.approx(
-        st_.loc["total_bp", "total"]
+    # #18: per kind, no "total" column across yields and FX
+    assert list(st_.columns) == ["kind:fx", "kind:yield", "jgb_10y", "ust_10y", "usdjpy"]
+    assert st_.loc["total_bp", "kind:yield"] == pytest.approx(bt.pnl["kind:yield"].sum())
+    yields = st_.loc["total_bp", ["jgb_10y", "ust_10y"]].sum()
+    assert st_.loc["total_bp", "kind:yield"] == pytest.approx(yields)
+    assert st_.loc["total_bp", "kind:fx"] == pytest.approx(st_.loc["total_bp", "usdjpy"])
+    assert st_.loc["gross_total_bp", "kind:yield"] - st_.loc["cost_total_bp", "kind:yield"] == pytest.approx(
+        st_.loc["total_bp", "kind:yield"]
     )
     # overlapping same-direction trades: turnover in 1+1 at entries, out 1+1 at exits per series
     assert st_.loc["turnover", "jgb_10y"] == 4.0
-    assert st_.loc["n_trades", "total"] == 6
+    assert st_.loc["turnover", "kind:yield"] == 8.0
+    assert st_.loc["n_trades", "kind:yield"] == 4 and st_.loc["n_trades", "kind:fx"] == 2
     assert st_.loc["exposure", "jgb_10y"] == pytest.approx(5 / len(m.levels))
 
 
@@ -518,9 +528,13 @@ def test_result_views():
     h = bt._repr_html_()
     assert "<table" in h
     assert "sharpe" in h
-    assert bt.equity.iloc[-1] == pytest.approx(bt.pnl["total"].sum())
+    # #18: yields and FX traded -> the book is the risk-unit total (constant series: no risk unit)
+    assert bt.book["figure"] == "risk_total" and bt.equity.attrs["unit"] == "vol units"
+    assert bt.equity.iloc[-1] == pytest.approx(bt.pnl_risk["risk_total"].sum())
     assert (bt.drawdown <= 0).all()
-    assert set(bt.to_frames()) >= {"pnl", "trades", "stats", "placebo", "skipped"}
+    assert "Book: risk_total in vol units" in s
+    frames = {"pnl", "trades", "stats", "placebo", "skipped", "book", "stats_units", "pnl_risk"}
+    assert set(bt.to_frames()) >= frames
 
 
 def test_plot_delegates_to_plots():
@@ -566,7 +580,7 @@ def test_per_series_costs():
     c = bt.costs.sum()
     assert c["usdjpy"] == 4.0
     assert c["jgb_10y"] == 0.0
-    assert c["total"] == 4.0
+    assert c["kind:fx"] == 4.0 and c["kind:yield"] == 0.0
 
 
 def test_empty_events():

@@ -345,8 +345,14 @@ def test_result_api(monkeypatch):
         "tests",
         "excluded",
         "overlaps",
+        "headline",
+        "confounders",
         "placebo_draws",
     }
+    # the study's answers travel with its tables (#18): one row per cell, and the confounder table
+    pd.testing.assert_frame_equal(frames["headline"], st.headline)
+    assert {"n", "n_eff", "test", "pvalue", "qvalue", "stars"} <= set(frames["headline"].columns)
+    assert frames["confounders"] is st.confounders
     # placebo draws: 50 pseudo CAARs per window; tests carry the window CAAR
     assert len(st.placebo_draws) == 50 * 2
     caar = st.car.groupby(["start", "end"])["car"].mean()

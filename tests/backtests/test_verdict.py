@@ -190,3 +190,26 @@ def test_backtest_verdict_never_adds_yield_bp_to_fx_bp():
     one = two[two["kind"].isin(["fx", "all"])]
     assert "placebo p 0.144" in _bt_verdict(SimpleNamespace(stats_units=one), 0.144)
     assert _bt_verdict(SimpleNamespace(stats_units=None), 0.1) is None
+
+
+def test_backtest_verdict_ranks_the_placebo_on_the_book():
+    from types import SimpleNamespace
+
+    from backtests.sections import _bt_verdict
+
+    rows = [
+        {"scope": "kind", "kind": "yield", "unit": "bp of yield", "total": -205.0, "n_bets": 16, "hit_rate": 0.25,
+         "t_bet": -2.06, "sharpe": 0.1, "exposure": 0.1},
+        {"scope": "kind", "kind": "fx", "unit": "bp (log return)", "total": 1069.0, "n_bets": 17, "hit_rate": 0.71,
+         "t_bet": 1.65, "sharpe": 0.4, "exposure": 0.1},
+        {"scope": "risk", "kind": "all", "unit": "vol units", "total": -31.1, "n_bets": 33, "hit_rate": 0.48,
+         "t_bet": -0.92, "sharpe": -0.64, "exposure": 0.09},
+    ]  # fmt: skip
+    su = pd.DataFrame(rows)
+    risk = pd.Series({"figure": "risk_total", "unit": "vol units", "total": -31.1})
+    text = _bt_verdict(SimpleNamespace(stats_units=su, book=risk), 0.144)
+    assert "placebo p 0.144 on the risk_total" in text and "+864" not in text
+    ccy = pd.Series({"figure": "ccy_total", "unit": "USD", "total": 45874.2})
+    text = _bt_verdict(SimpleNamespace(stats_units=su, book=ccy), 0.2)
+    assert "in USD (DV01 / notional): +45,874" in text
+    assert "placebo p 0.2" in text and "on the ccy_total" in text
