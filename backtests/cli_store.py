@@ -54,6 +54,12 @@ def _cmd_store(args: argparse.Namespace) -> int:
                 f"last ingest {last['run_id'].iloc[0]}: "
                 + "; ".join(f"{r.source} {r.status} ({r.new} new)" for r in last.itertuples())
             )
+    elif args.action == "compact":
+        out = store.compact()
+        print(
+            f"store {store.path}: compacted {out['days']} day(s): {out['files_before']} part files -> "
+            f"{out['files_after']} ({out['rows']} rows)"
+        )
     else:
         if not args.sql:
             raise SystemExit("newsbt store query PATH SQL: give the SQL")
@@ -73,10 +79,11 @@ def register(cmd) -> None:
     )
     s = cmd(
         "store",
-        "article store: rows per day and source (stats) or SQL over the view 'articles' (query)",
+        "article store: rows per day and source (stats), SQL over the view 'articles' (query), "
+        "one part file per day (compact; readers are not blocked)",
         _cmd_store,
     )
-    s.add_argument("action", choices=["stats", "query"])
+    s.add_argument("action", choices=["stats", "query", "compact"])
     s.add_argument("path", help="store folder")
     s.add_argument("sql", nargs="?", default=None, help="for query: SQL over the view named articles")
 

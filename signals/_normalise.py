@@ -181,6 +181,7 @@ def normalise(
     default_source: str = "",
     extra: dict[str, pd.Series] | None = None,
     mapping: dict[str, str] | None = None,
+    timestamps: tuple[pd.Series, pd.Series, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Map columns, parse timestamps, clean text; return (articles, rejects) for one input.
 
@@ -194,20 +195,26 @@ def normalise(
         1-based row number of each record in its input.
     opts : ReadOptions
         The caller's tz, epoch, range and column mapping (``mapping`` overrides the latter).
+    timestamps : (published, precision, reason), optional
+        The published column already parsed as :func:`parse_timestamps` would (the GKG reader's
+        fixed ``YYYYmmddHHMMSS``); default: parsed here.
     """
     raw = raw.set_axis([str(c) for c in raw.columns], axis=1).reset_index(drop=True)
     mapping = opts.mapping if mapping is None else mapping
     picked = _picked(raw, origin, mapping)
     n = len(raw)
     pub_raw = raw[picked["published"]]
-    published, precision, reason = parse_timestamps(
-        pub_raw,
-        opts.tz,
-        assume_tz=assume_tz,
-        epoch=opts.epoch,
-        valid_range=resolve_range(opts.valid_range),  # default: 1900-01-01 .. now + 1 day
-        named="published" in mapping,
-    )
+    if timestamps is not None:  # parsed by the reader (a format with one fixed timestamp shape)
+        published, precision, reason = timestamps
+    else:
+        published, precision, reason = parse_timestamps(
+            pub_raw,
+            opts.tz,
+            assume_tz=assume_tz,
+            epoch=opts.epoch,
+            valid_range=resolve_range(opts.valid_range),  # default: 1900-01-01 .. now + 1 day
+            named="published" in mapping,
+        )
 
     def text(f: str, default: str = "") -> pd.Series:
         c = picked[f]

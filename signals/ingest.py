@@ -14,6 +14,7 @@
     start = "2025-04-01"           # optional back-fill start (UTC); without it: the latest file only
     max_files = 200                # per run; the rest comes next run
     prefetch = 3                   # files downloaded and parsed ahead (threads); written in order
+    batch_rows = 250000            # rows of several files written together (one part file per day)
 
     [http]                          # optional
     timeout = 30                    # seconds per request
@@ -28,9 +29,7 @@ the data it describes is in the store, so a killed run re-reads what it had not 
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import logging
 import random
@@ -42,7 +41,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-import zipfile
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
@@ -51,6 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from signals._gkg import gkg_member, read_gkg_bytes
+from signals._normalise import ReadOptions
 from signals._version import __version__
 from signals.articles import read_articles
 from signals.errors import ConfigError, InputFormatError, InputNotFoundError, NewsbtError
@@ -62,23 +62,20 @@ log = logging.getLogger(__name__)
 
 GDELT_BASE_URL = "http://data.gdeltproject.org/gdeltv2/"
 _LIST_RE = re.compile(r"^\s*(\d+)\s+([0-9a-fA-F]{32})\s+(\S+)\s*$")
-_EXTRAS_RE = re.compile(
-    rb"<PAGE_TITLE>.*?</PAGE_TITLE>|<PAGE_PRECISEPUBTIMESTAMP>\d+</PAGE_PRECISEPUBTIMESTAMP>", re.S
-)
 _GKG_NAME_RE = re.compile(r"(\d{14})\.gkg\.csv\.zip$", re.I)
-_TONE_COLS = [
-    "tone",
-    "tone_positive",
-    "tone_negative",
-    "tone_polarity",
-    "tone_activity",
-    "tone_self_group",
-    "word_count",
-]
 _SECTIONS = {
     "store": {"path"},
     "feeds": {"url", "name", "tz", "timeout"},
-    "gdelt": {"base_url", "start", "max_files", "enabled", "timeout", "max_attempts", "prefetch"},
+    "gdelt": {
+        "base_url",
+        "start",
+        "max_files",
+        "enabled",
+        "timeout",
+        "max_attempts",
+        "prefetch",
+        "batch_rows",
+    },
     "http": {"timeout", "retries", "backoff", "max_backoff", "user_agent"},
 }
 
@@ -370,52 +367,10 @@ def parse_filelist(text: str, where: str) -> pd.DataFrame:
     return out
 
 
-def _gkg_tone(data: bytes) -> pd.DataFrame:
-    """V1.5TONE's seven components per GKGRECORDID, from the raw (unzipped) GKG bytes."""
-    g = pd.read_csv(
-        io.BytesIO(data),
-        sep="\t",
-        header=None,
-        names=range(27),
-        usecols=[0, 15],
-        dtype=str,
-        quoting=csv.QUOTE_NONE,
-        on_bad_lines="skip",
-        keep_default_na=False,
-        encoding_errors="replace",
-    )
-    parts = g[15].str.split(",", expand=True).reindex(columns=range(7))
-    out = pd.DataFrame({c: pd.to_numeric(parts[i], errors="coerce") for i, c in enumerate(_TONE_COLS)})
-    out["gkg_record_id"] = g[0].to_numpy()
-    return out.drop_duplicates("gkg_record_id")
-
-
-_GKG_KEEP = frozenset(
-    {0, 1, 2, 3, 4, 7, 8, 15, 26}
-)  # id, date, collection, source, url, themes, tone, extras
-
-
-def _gkg_slim(data: bytes) -> bytes:
-    """The GKG lines with the columns the store does not keep (counts, locations, persons, GCAM,
-    images, quotations, amounts...) emptied: the same 27-column format, a fraction of the bytes
-    for the reader to copy (GCAM alone is most of a GKG line). Extras keep only the page title and
-    precise timestamp."""
-    out = []
-    for line in data.split(b"\n"):
-        f = line.split(b"\t")
-        if len(f) >= 27:
-            for i in range(5, 27):
-                if i not in _GKG_KEEP:
-                    f[i] = b""
-            x = f[26]
-            f[26] = b"".join(m.group(0) for m in _EXTRAS_RE.finditer(x)) if x else x
-            line = b"\t".join(f)
-        out.append(line)
-    return b"\n".join(out)
-
-
 def _gkg_file(entry: dict, policy: HttpPolicy) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Download, verify (size, MD5, zip) and read one GKG file; FetchError names what was wrong."""
+    """Download, verify (size, MD5, zip CRC) and read one GKG file; FetchError names what was wrong.
+
+    Runs in a worker thread: MD5, inflate and Arrow's CSV parser release the GIL."""
     r = http_get(entry["url"], policy=policy)
     body = r.body
     if len(body) != int(entry["size"]):
@@ -426,20 +381,14 @@ def _gkg_file(entry: dict, policy: HttpPolicy) -> tuple[pd.DataFrame, pd.DataFra
     md5 = hashlib.md5(body).hexdigest()
     if md5 != entry["md5"]:
         raise FetchError(f"{entry['url']}: MD5 {md5} differs from the listed {entry['md5']}", retryable=True)
-    try:
-        with zipfile.ZipFile(io.BytesIO(body)) as zf:
-            names = [n for n in zf.namelist() if not n.endswith("/")]
-            data = zf.read(names[0]) if names else b""
-    except (zipfile.BadZipFile, EOFError, OSError) as e:
-        raise FetchError(f"{entry['url']}: not a readable zip ({e})", retryable=True) from None
     name = urllib.parse.urlsplit(entry["url"]).path.rsplit("/", 1)[-1]
-    # the store's id dedup catches repeated URLs; the reader's title dedup is for curated files
-    slim = _gkg_slim(data)
-    arts, rej = _read_payload(slim, ".gkg.csv", "gdelt", name, dedup=False)
-    if len(arts):
-        arts = arts.drop(columns=["tone"], errors="ignore").merge(
-            _gkg_tone(slim), on="gkg_record_id", how="left"
-        )
+    try:
+        data = gkg_member(body, entry["url"])
+        del body
+        # the store's id dedup catches repeated URLs (no title dedup: that is for curated files)
+        arts, rej, _, _ = read_gkg_bytes(data, name, ReadOptions(), tone_components=True)
+    except InputFormatError as e:
+        raise FetchError(str(e), retryable=True) from None
     return arts, rej
 
 
@@ -506,11 +455,31 @@ def _ingest_gdelt(store: ArticleStore, cfg: dict, policy: HttpPolicy, now: pd.Ti
     todo, info = _gdelt_plan(cfg, state, pol)
     row["deferred"] = info["deferred"]
     max_attempts = int(cfg.get("max_attempts", 5))
+    batch_rows = int(cfg.get("batch_rows", 250_000))
+    pending: list[tuple[dict, pd.DataFrame, pd.DataFrame]] = []
+
+    def flush() -> None:
+        """Write the pending files' rows (one part file per day), then move the state past them."""
+        nonlocal state
+        if not pending:
+            return
+        arts = pd.concat([p[1] for p in pending if len(p[1])] or [pending[0][1]], ignore_index=True)
+        rej = pd.concat([p[2] for p in pending], ignore_index=True)
+        led = store.add(arts, source_id="gdelt", now=now)
+        row["fetched"] += len(pending)
+        _account(row, rej, led)
+        retry = {u: v for u, v in state.get("retry", {}).items() if u not in {p[0]["url"] for p in pending}}
+        last = max([state.get("last") or "", *(p[0]["ts"] for p in pending)])
+        state = {**state, "retry": retry, "last": last, "updated": now.isoformat()}
+        store.set_state("gdelt", state)  # after the files' rows are in the store
+        pending.clear()
+
     for entry, fut in _prefetched(todo, pol, int(cfg.get("prefetch", 3))):
-        retry = dict(state.get("retry", {}))
         try:
             arts, rej = fut.result()
         except FetchError as e:
+            flush()  # the state below must not move past files that are not written yet
+            retry = dict(state.get("retry", {}))
             n = int(retry.get(entry["url"], {}).get("attempts", 0)) + 1
             if n >= max_attempts:
                 retry.pop(entry["url"], None)
@@ -527,17 +496,10 @@ def _ingest_gdelt(store: ArticleStore, cfg: dict, policy: HttpPolicy, now: pd.Ti
             state = {**state, "retry": retry, "last": max(state.get("last") or "", entry["ts"])}
             store.set_state("gdelt", state)
             continue
-        led = store.add(arts, source_id="gdelt", now=now)
-        row["fetched"] += 1
-        _account(row, rej, led)
-        retry.pop(entry["url"], None)
-        state = {
-            **state,
-            "retry": retry,
-            "last": max(state.get("last") or "", entry["ts"]),
-            "updated": now.isoformat(),
-        }
-        store.set_state("gdelt", state)  # after the file's rows are in the store
+        pending.append((entry, arts, rej))
+        if sum(len(p[1]) + len(p[2]) for p in pending) >= batch_rows:
+            flush()
+    flush()
     if row["errors"]:
         row["status"] = "error"
     return row

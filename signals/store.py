@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from signals.errors import InputFormatError, NewsbtError
@@ -77,6 +78,18 @@ _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 #: a timestamp this far after the ingest clock is flagged ``future_timestamp`` (clock skew)
 FUTURE_TOLERANCE = pd.Timedelta(minutes=15)
 _SOURCE_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
+#: name ending of a part file written by :meth:`ArticleStore.compact`
+_COMPACT_SUFFIX = ".c.parquet"
+_REPLACES_KEY = b"newsbt_replaces"
+
+
+def _replaced(path: Path) -> list[str]:
+    """Names of the part files a compacted file replaces (from its Parquet metadata)."""
+    try:
+        meta = pq.read_metadata(path).metadata or {}
+    except (OSError, pa.ArrowException):
+        return []
+    return json.loads(meta.get(_REPLACES_KEY, b"[]"))
 
 
 class StoreError(NewsbtError, OSError):
@@ -227,8 +240,24 @@ class ArticleStore:
             d0 = pd.Timestamp(day, tz="UTC")
             if (lo is not None and d0 + pd.Timedelta(days=1) <= lo) or (hi is not None and d0 >= hi):
                 continue
-            out.extend(sorted(self._day_dir(day).glob("part-*.parquet")))
+            out.extend(self.day_files(day))
         return out
+
+    def day_files(self, day: str) -> list[Path]:
+        """The live part files of one UTC day, sorted.
+
+        A compacted file (``part-*.c.parquet``) names the files it replaces in its Parquet
+        metadata; while those still exist (a compaction between its rename and their removal,
+        or killed there) they are left out, so a reader sees every row exactly once.
+        """
+        parts = sorted(self._day_dir(day).glob("part-*.parquet"))
+        if len(parts) < 2:
+            return parts
+        gone = set()
+        for p in parts:
+            if p.name.endswith(_COMPACT_SUFFIX):
+                gone.update(_replaced(p))
+        return [p for p in parts if p.name not in gone]
 
     # ------------------------------------------------------------------ writer lock
     @contextlib.contextmanager
@@ -280,10 +309,14 @@ class ArticleStore:
                 log.info("removing %s left by an interrupted write", f)
                 with contextlib.suppress(OSError):
                     f.unlink()
+        for c in self.path.glob(f"articles/date=*/part-*{_COMPACT_SUFFIX}"):
+            for name in _replaced(c):  # a compaction killed after its rename: finish it
+                with contextlib.suppress(OSError):
+                    (c.parent / name).unlink()
 
     # ------------------------------------------------------------------ id index
     def _day_ids(self, day: str) -> np.ndarray:
-        parts = sorted(p.name for p in self._day_dir(day).glob("part-*.parquet"))
+        parts = [p.name for p in self.day_files(day)]
         idx = self.path / "_index" / f"date={day}.npz"
         if idx.exists():
             with contextlib.suppress(OSError, ValueError, KeyError), np.load(idx) as z:
@@ -417,24 +450,86 @@ class ArticleStore:
             )
         return led
 
-    def _write_day(self, day: str, rows: pd.DataFrame, keys: np.ndarray) -> None:
-        """Write one day's rows atomically (temp file + rename), then refresh that day's id index."""
+    def _write_part(self, day: str, table: pa.Table, suffix: str = ".parquet") -> Path:
+        """One part file, atomically: a hidden temp file, fsync, then rename into place."""
         d = self._day_dir(day)
         d.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        name = f"part-{stamp}-{uuid.uuid4().hex[:12]}.parquet"
+        name = f"part-{stamp}-{uuid.uuid4().hex[:12]}{suffix}"
         tmp = d / f".tmp-{name}"
-        table = pa.Table.from_pandas(rows[STORE_COLUMNS], schema=STORE_SCHEMA, preserve_index=False)
         with open(tmp, "wb") as fh:
             pq.write_table(table, fh, compression="zstd")
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, d / name)
+        return d / name
+
+    def _write_day(self, day: str, rows: pd.DataFrame, keys: np.ndarray) -> None:
+        """Write one day's rows atomically (temp file + rename), then refresh that day's id index."""
+        table = pa.Table.from_pandas(rows[STORE_COLUMNS], schema=STORE_SCHEMA, preserve_index=False)
+        self._write_part(day, table)
         index = self._load_index()
         old = index.get(day, np.zeros(0, np.uint64))
         merged = np.sort(np.concatenate([old, keys]))
         index[day] = merged
-        self._save_day_index(day, merged, sorted(p.name for p in d.glob("part-*.parquet")))
+        self._save_day_index(day, merged, [p.name for p in self.day_files(day)])
+
+    # ------------------------------------------------------------------ compaction
+    def compact(self, days: list[str] | None = None, *, min_files: int = 2) -> dict[str, int]:
+        """Merge each day's part files into one, atomically; readers are never blocked.
+
+        The merged file (sorted by ``published``, ``article_id``) is renamed into place with the
+        names of the files it replaces in its metadata, so from that instant readers read it
+        instead of them; the old files are then removed. Killed at any point, the store reads
+        every row once (the next writer removes what was left).
+
+        Parameters
+        ----------
+        days : list of str, optional
+            UTC days (``YYYY-MM-DD``); default every day.
+        min_files : int
+            Compact a day only when it has at least this many part files.
+
+        Returns
+        -------
+        dict
+            ``days`` compacted, ``files_before``, ``files_after``, ``rows``.
+
+        Raises
+        ------
+        StoreError, StoreBusyError
+            Read-only store; another writer holds the lock.
+        """
+        out = {"days": 0, "files_before": 0, "files_after": 0, "rows": 0}
+        with self.writing():
+            for day in self.days() if days is None else list(days):
+                parts = self.day_files(day)
+                if len(parts) < max(2, min_files):
+                    continue
+                table = pa.concat_tables([pq.read_table(p, schema=STORE_SCHEMA) for p in parts])
+                table = table.sort_by([("published", "ascending"), ("article_id", "ascending")])
+                ids = table.column("article_id")
+                if pc.count_distinct(ids).as_py() != len(ids):  # the store's invariant
+                    raise StoreError(f"{self._day_dir(day)}: repeated article_id; not compacted")
+                meta = {
+                    **(table.schema.metadata or {}),
+                    _REPLACES_KEY: json.dumps([p.name for p in parts]).encode(),
+                }
+                new = self._write_part(day, table.replace_schema_metadata(meta), _COMPACT_SUFFIX)
+                for p in parts:  # readers already skip them (see day_files)
+                    p.unlink()
+                keys = np.sort(_ids_to_u64(ids.to_numpy(zero_copy_only=False)))
+                self._save_day_index(day, keys, [new.name])
+                if self._index is not None:
+                    self._index[day] = keys
+                out["days"] += 1
+                out["files_before"] += len(parts)
+                out["files_after"] += 1
+                out["rows"] += len(table)
+        log.info(
+            "compacted %d day(s): %d part files -> %d", out["days"], out["files_before"], out["files_after"]
+        )
+        return out
 
     # ------------------------------------------------------------------ state and ledgers
     def _state_file(self, source_id: str) -> Path:

@@ -63,6 +63,7 @@ class FixtureServer:
         self.files: dict[str, bytes] = {}
         self.faults: dict[str, list[str]] = {}
         self.log: list[tuple[str, int]] = []
+        self._etags: dict[str, tuple[bytes, str]] = {}
         self.delay = 0.0
         self.stall = 2.0
         self.lock = threading.Lock()
@@ -107,6 +108,17 @@ class FixtureServer:
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def _etag(self, path: str, body: bytes) -> str:
+        """The MD5 ETag of a served file, computed once per bytes object (as a real server keeps it;
+        the benchmark's in-process server would otherwise hash every file it serves)."""
+        with self.lock:
+            got = self._etags.get(path)
+        if got is None or got[0] is not body:
+            got = (body, '"' + hashlib.md5(body).hexdigest() + '"')
+            with self.lock:
+                self._etags[path] = got
+        return got[1]
+
     def _handle(self, h) -> None:
         if self.delay:
             time.sleep(self.delay)
@@ -125,7 +137,7 @@ class FixtureServer:
         body = self.files.get(path)
         if body is None:
             return self._reply(h, 404, b"not found", "text/plain")
-        etag = '"' + hashlib.md5(body).hexdigest() + '"'
+        etag = self._etag(path, body)
         if h.headers.get("If-None-Match") == etag:
             return self._reply(h, 304, b"", etag=etag)
         if fault == "truncate":

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from backtests.cli import main
@@ -335,3 +336,27 @@ def test_read_only_store_is_a_clear_error(tmp_path, srv, capsys):
         err = capsys.readouterr().err
         assert "not writable" in err and str(store) in err
         assert len(ArticleStore(store).articles()) == N_RSS  # still readable
+
+
+@pytest.mark.parametrize("batch_rows", [1, 30, 1_000_000])
+def test_batched_writes_store_the_same_rows_as_one_file_at_a_time(tmp_path, srv, batch_rows):
+    """Several files' rows written together (batch_rows) give the store and ledger of file-by-file
+    writes; a damaged file in the middle still leaves the state after the written files only."""
+    srv.faults[f"/gdeltv2/{TIMES[2]}.gkg.csv.zip"] = ["truncate"] * 20  # every attempt of both runs
+    out = {}
+    for i, b in enumerate((1, batch_rows)):
+        d = tmp_path / f"run{i}"
+        d.mkdir()
+        cfg = load_ingest_config(write_cfg(d, srv, feeds=(), extra=f"batch_rows = {b}\n"))
+        run = ingest(cfg)
+        g = by_source(run)["gdelt"]
+        assert g["fetched"] == 3 and len(g["errors"]) == 1 and TIMES[2] in g["errors"][0], g
+        store = ArticleStore(d / "store")
+        assert store.get_state("gdelt")["last"] == TIMES[3] and list(store.get_state("gdelt")["retry"])
+        out[i] = (
+            store.articles().drop(columns=["ingested_at"]).sort_values("article_id", ignore_index=True),
+            {k: g[k] for k in ("items", "new", "duplicates", "rejects")},
+        )
+        check(run, d / "store", N_GKG - len(range(2, N_GKG, 4)))
+    pd.testing.assert_frame_equal(out[0][0], out[1][0])
+    assert out[0][1] == out[1][1]

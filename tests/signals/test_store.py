@@ -1,8 +1,10 @@
-"""The article store: partitions by UTC day, unique ids across the store, atomic writes, DuckDB reads."""
+"""The article store: partitions by UTC day, unique ids across the store, atomic writes, DuckDB reads;
+compaction (one part file per day, readers never blocked, a SIGKILL at any step leaves every row once)."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -208,3 +210,97 @@ def test_any_batching_stores_each_id_once(tmp_path_factory, cnbc, cuts, rep):
         store.articles()["article_id"].tolist()
         == cnbc.sort_values(["published", "article_id"])["article_id"].tolist()
     )
+
+
+# ----------------------------------------------------------------------------- compaction
+def _filled(path: Path, gkg: pd.DataFrame, pieces: int = 5) -> ArticleStore:
+    store = ArticleStore(path)
+    for k in range(pieces):  # one add per piece: several part files in the day
+        store.add(gkg.iloc[k::pieces], source_id="gdelt")
+    store.add(gkg.iloc[:10], source_id="again")  # duplicates only: no new file
+    return store
+
+
+def _content(store: ArticleStore) -> pd.DataFrame:
+    return store.articles().sort_values("article_id", ignore_index=True)
+
+
+def test_compact_merges_each_day_into_one_file_with_the_same_rows(tmp_path, gkg):
+    store = _filled(tmp_path / "s", gkg)
+    before, n_files = _content(store), len(store.files())
+    assert n_files == 5
+    out = store.compact()
+    assert out == {"days": 1, "files_before": 5, "files_after": 1, "rows": len(gkg)}
+    assert len(store.files()) == 1 and store.files()[0].name.endswith(".c.parquet")
+    pd.testing.assert_frame_equal(_content(store), before)
+    assert store.query("SELECT count(DISTINCT article_id) AS n FROM articles")["n"].iloc[0] == len(gkg)
+    # ids stay unique across the store after compaction; new rows still go in beside it
+    assert store.add(gkg, source_id="gdelt").duplicates == len(gkg)
+    assert ArticleStore(tmp_path / "s").add(gkg, source_id="x").duplicates == len(gkg)  # index rebuilt
+    assert store.compact() == {"days": 0, "files_before": 0, "files_after": 0, "rows": 0}
+
+
+def test_compacting_twice_and_after_new_adds(tmp_path, gkg):
+    store = ArticleStore(tmp_path)
+    store.add(gkg.iloc[:20], source_id="gdelt")
+    store.add(gkg.iloc[20:40], source_id="gdelt")
+    store.compact()
+    store.add(gkg.iloc[40:], source_id="gdelt")
+    assert len(store.files()) == 2
+    store.compact()
+    assert len(store.files()) == 1 and len(store.articles()) == len(gkg)
+
+
+KILL_AT = {
+    # the compacted file is in place, the replaced files are not removed yet
+    "after_rename": "orig = Path.unlink\n"
+    "def unlink(self, *a, **k):\n"
+    "    if self.name.startswith('part-'): os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    return orig(self, *a, **k)\n"
+    "Path.unlink = unlink\n",
+    # the compacted file is written but not renamed into place
+    "before_rename": "orig = os.replace\n"
+    "def replace(a, b):\n"
+    "    if '.c.parquet' in str(b): os.kill(os.getpid(), signal.SIGKILL)\n"
+    "    return orig(a, b)\n"
+    "os.replace = replace\n",
+}
+
+
+@pytest.mark.parametrize("where", sorted(KILL_AT))
+def test_sigkill_mid_compaction_leaves_a_consistent_store(tmp_path, gkg, where):
+    store = _filled(tmp_path, gkg)
+    before = _content(store)
+    code = (
+        textwrap.dedent("""
+        import os, signal, sys
+        from pathlib import Path
+        from signals.store import ArticleStore
+    """)
+        + KILL_AT[where]
+        + f"ArticleStore({str(tmp_path)!r}).compact()\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    left = sorted(f.name for f in (tmp_path / "articles").rglob("*parquet"))
+    assert len(left) == 6  # 5 parts + the compacted file (or its hidden temp file)
+    reader = ArticleStore(tmp_path)  # a reader, before any writer tidies up: every row once
+    pd.testing.assert_frame_equal(_content(reader), before)
+    assert reader.count() == len(gkg)
+    out = ArticleStore(tmp_path).compact()  # the next writer finishes or redoes it
+    assert len(ArticleStore(tmp_path).files()) == 1 and out["files_after"] <= 1
+    assert sorted(f.name for f in (tmp_path / "articles").rglob("*parquet")) == [
+        f.name for f in ArticleStore(tmp_path).files()
+    ]
+    pd.testing.assert_frame_equal(_content(ArticleStore(tmp_path)), before)
+    assert ArticleStore(tmp_path).add(gkg, source_id="gdelt").duplicates == len(gkg)
+
+
+def test_cli_store_compact(tmp_path, gkg, capsys):
+    from backtests.cli import main
+
+    _filled(tmp_path, gkg)
+    assert main(["store", "compact", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "compacted 1 day(s): 5 part files -> 1" in out and f"{len(gkg)} rows" in out
+    assert len(ArticleStore(tmp_path).files()) == 1
