@@ -101,6 +101,12 @@ def add_events_args(e: argparse.ArgumentParser) -> None:
     )
     e.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     e.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")
+    e.add_argument(
+        "--source",
+        default=None,
+        choices=["text", "gkg", "auto"],
+        help="--store themes from text rules + VADER (default), GKG codes + V2Tone (gkg), or per row (auto)",
+    )
 
 
 def events_from_store_args(args: argparse.Namespace):
@@ -120,5 +126,6 @@ def events_from_store_args(args: argparse.Namespace):
         engine=args.engine,
         client=args.scheduler,
         workers=args.workers,
+        source=args.source,
     )
     return ev, ev.attrs.get("newsbt_events", {}).get("articles", 0)

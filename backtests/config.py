@@ -58,6 +58,7 @@ SCHEMA: dict[str, dict[str, tuple[Any, Any, str]]] = {
     "themes": {
         "book": (_STR, "default", "'default' or a path to a TOML theme book"),
         "only": (_LIST, [], "restrict to these theme names"),
+        "source": (_STR, "text", "for a store: text (book rules + VADER) | gkg (GKG codes + V2Tone) | auto"),
     },
     "events": {
         "table": (_STR, None, "a user event table (CSV) instead of extracting events from articles"),
@@ -139,6 +140,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("articles", "format"): ("jsonl", "json", "csv", "parquet", "feed", "rss", "atom", "gdelt"),
     ("articles", "epoch"): ("s", "ms"),
     ("compute", "engine"): ("pandas", "dask", "auto"),
+    ("themes", "source"): ("text", "gkg", "auto"),
     ("market", "source"): ("auto", "sample", "cache", "yfinance", "fred", "mof", "files"),
     ("study", "model"): ("raw", "mean", "market", "factor"),
     ("study", "calendar"): ("index", "observed"),

@@ -98,6 +98,7 @@ def _store_events(cfg) -> pd.DataFrame:
         engine=c["engine"],
         client=c["scheduler"],
         workers=c["workers"],
+        source=cfg["themes"]["source"],
     )
 
 

@@ -17,6 +17,7 @@ its bounds, the theme book and the options, so a daily run only computes new par
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -28,20 +29,24 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from signals._gkg_themes import GkgRule, as_gkg_rules, gkg_rules_from_book, tag_gkg
 from signals.errors import ConfigError
 from signals.events import EVENT_COLUMNS, extract_events
 from signals.sentiment import score_sentiment
 from signals.store import STORE_SCHEMA, ArticleStore, _bounds, _to_pandas
 from signals.themes import ThemeBook, _resolve_book, tag_themes
 
-__all__ = ["AUTO_DASK_ROWS", "events_from_store", "tag_gkg"]
+__all__ = ["AUTO_DASK_ROWS", "SOURCES", "events_from_store", "tag_gkg"]
 
 log = logging.getLogger(__name__)
 
 #: ``engine="auto"`` uses Dask above this many articles in the requested range
 AUTO_DASK_ROWS = 2_000_000
-_CACHE_VERSION = "1"
+#: where themes and sentiment come from (see :func:`events_from_store`)
+SOURCES = ("text", "gkg", "auto")
+_CACHE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ def _book_key(book: ThemeBook) -> str:
             book.series,
             book.fields,
             getattr(book, "body_chars", None),
+            sorted(getattr(book, "gkg_themes", {}).items()),
         )
     )
     return hashlib.sha1(desc.encode()).hexdigest()[:16]
@@ -97,100 +103,52 @@ def _thin(tagged: pd.DataFrame, ev: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _gkg_scores(codes, gkg_map: dict[str, list[str]]) -> dict[str, np.ndarray]:
-    """Per theme, how many of its GKG codes each row's ``;``-joined code list holds (pyarrow
-    kernels over the flattened codes: no per-row Python)."""
-    import pyarrow.compute as pc
+def _tag_part(arts: pa.Table, book: ThemeBook, opts: dict) -> pd.DataFrame:
+    """Tag and score one partition's rows (only the tagged rows are returned).
 
-    arr = codes if isinstance(codes, (pa.Array, pa.ChunkedArray)) else pa.array(codes, type=pa.string())
-    arr = pc.fill_null(arr, "")
-    lists = pc.split_pattern(arr, ";")
-    flat = pc.list_flatten(lists)
-    parent = np.asarray(pc.list_parent_indices(lists))
-    out = {}
-    for theme, pats in gkg_map.items():
-        m = np.zeros(len(flat), dtype=bool)
-        exact = [p for p in pats if not p.endswith("*")]
-        if exact:
-            m |= np.asarray(pc.is_in(flat, value_set=pa.array(exact, type=pa.string())), dtype=bool)
-        for p in pats:
-            if p.endswith("*"):
-                m |= np.asarray(pc.starts_with(flat, p[:-1]), dtype=bool)
-        out[theme] = np.bincount(parent[m], minlength=len(arr)).astype(float)
-    return out
-
-
-def tag_gkg(articles, gkg_map: dict[str, list[str]]) -> pd.DataFrame:
-    """Themes and sentiment from GDELT's own fields, without a text pass.
-
-    Parameters
-    ----------
-    articles : pandas.DataFrame or pyarrow.Table
-        Store rows with ``gdelt_themes`` (``;``-joined GKG theme codes) and ``tone`` (V1.5 average
-        tone, roughly -10..10, percent of positive minus negative words).
-    gkg_map : dict
-        Theme name -> GKG theme codes; a code ending in ``*`` is a prefix (``"ECON_CURRENCY*"``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The rows (without ``gdelt_themes``) with ``<theme>_score`` (number of the theme's codes
-        present), ``themes`` (tuple, map order) and ``compound`` = clip(tone / 10, -1, 1) (0 without
-        a tone): the columns :func:`signals.extract_events` reads.
+    ``source="gkg"``: every row from its GKG codes and V2Tone; ``"text"``: the theme book's text
+    rules and VADER; ``"auto"``: rows with GKG codes as ``"gkg"``, the others as ``"text"``.
     """
-    is_arrow = isinstance(articles, pa.Table)
-    cols = articles.column_names if is_arrow else list(articles.columns)
-    codes = (
-        articles.column("gdelt_themes")
-        if is_arrow and "gdelt_themes" in cols
-        else (
-            articles["gdelt_themes"].astype(object).where(articles["gdelt_themes"].notna(), "").tolist()
-            if "gdelt_themes" in cols
-            else [""] * len(articles)
+    src, rules = opts["source"], dict(opts["gkg_rules"] or ())
+    if src == "auto":
+        codes = pc.fill_null(arts.column("gdelt_themes"), "")
+        is_gkg = pc.not_equal(codes, "")
+        gkg = _tag_part(arts.filter(is_gkg), book, {**opts, "source": "gkg"})
+        text = _tag_part(arts.filter(pc.invert(is_gkg)), book, {**opts, "source": "text"})
+        return (
+            pd.concat([x for x in (gkg, text) if len(x)], ignore_index=True) if len(gkg) or len(text) else gkg
         )
-    )
-    scores = _gkg_scores(codes, gkg_map)
-    if is_arrow:
-        out = _to_pandas(articles.drop_columns([c for c in ("gdelt_themes",) if c in cols]))
-    else:
-        out = articles.drop(columns=[c for c in ("gdelt_themes",) if c in cols])
-    for theme, sc in scores.items():
-        out[f"{theme}_score"] = sc
-    names = list(gkg_map)
-    bits = np.zeros(len(out), dtype=np.int64)
-    for k, theme in enumerate(names):
-        bits |= (scores[theme] > 0).astype(np.int64) << k
-    table = {b: tuple(n for k, n in enumerate(names) if b >> k & 1) for b in np.unique(bits).tolist()}
-    out["themes"] = pd.Series(bits).map(table).to_numpy(dtype=object) if len(out) else []
-    tone = out["tone"].to_numpy(dtype=float) if "tone" in out else np.zeros(len(out))
-    out["compound"] = np.clip(np.nan_to_num(tone, nan=0.0) / 10.0, -1.0, 1.0)
-    return out
+    if src == "gkg":
+        return tag_gkg(arts.select([c for c in arts.column_names if c != "body"]), rules, tagged_only=True)
+    text = _to_pandas(arts.select([c for c in arts.column_names if c not in ("gdelt_themes", "tone")]))
+    tagged = tag_themes(text, themes=book)
+    has = tagged["themes"].map(len).to_numpy() > 0
+    return score_sentiment(tagged.loc[has], lexicon=opts["lexicon"]) if has.any() else tagged.loc[has]
 
 
 def _compute_part(part: _Part, book: ThemeBook, opts: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Tag, score and extract one partition; split its bursts into final ones and boundary rows."""
-    gkg_map = opts.get("gkg_map")
-    cols = ["title", "gdelt_themes", "tone"] if gkg_map else ["title", "body"]  # what the taggers read
-    arts = _read_part(part, cols, arrow=bool(gkg_map))
+    cols = {"text": ["title", "body"], "gkg": ["title", "gdelt_themes", "tone"]}.get(
+        opts["source"], ["title", "body", "gdelt_themes", "tone"]
+    )  # only what the taggers read
+    arts = _read_part(part, cols, arrow=True)
+    n_arts = arts.num_rows
     gap = pd.Timedelta(opts["gap"])
-    tagged = tag_gkg(arts, dict(gkg_map)) if gkg_map else tag_themes(arts, themes=book)
-    n_arts = len(arts)
+    tagged = _tag_part(arts, book, opts)
     del arts
-    has = tagged["themes"].map(len).to_numpy() > 0
-    if not has.any():  # nothing tagged: no events, no boundary rows
+    if not len(tagged):  # nothing tagged: no events, no boundary rows
         return (
             _EMPTY_EVENTS,
             _EMPTY_THIN,
             {"articles": n_arts, "articles_tagged": 0, "bursts_final": 0, "dropped_min_articles": 0},
         )
-    tagged = tagged.loc[has] if gkg_map else score_sentiment(tagged.loc[has], lexicon=opts["lexicon"])
     ev = extract_events(tagged, gap=gap, min_articles=1, themes=book, only=opts["only"])
     edge = ((ev["timestamp"] - part.lo) <= gap) | ((part.hi - ev["end"]) <= gap)
     final = ev.loc[~edge.to_numpy()]
     final = final[final["n_articles"] >= opts["min_articles"]]
     info = {
         "articles": n_arts,
-        "articles_tagged": int(has.sum()),
+        "articles_tagged": len(tagged),
         "bursts_final": int((~edge).sum()),
         "dropped_min_articles": int((~edge).sum()) - len(final),
     }
@@ -316,18 +274,17 @@ def _read_part(part: _Part, columns: list[str], arrow: bool = False, sort: bool 
     """The articles of one partition straight from its Parquet files (no catalogue scan); in file
     order (tagging is row-wise and extract_events sorts), or sorted like
     :meth:`ArticleStore.articles` with ``sort=True``; a pyarrow Table with ``arrow=True``."""
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     cols = list(dict.fromkeys(["article_id", "published", *columns]))
     if not part.files:
         empty = STORE_SCHEMA.empty_table().select(cols)
         return empty if arrow else _to_pandas(empty)
-    tab = (
-        pq.ParquetDataset(list(part.files)).read(columns=cols)
-        if len(part.files) > 1
-        else pq.read_table(part.files[0], columns=cols)
-    )
+    # one thread: a worker is one core (pyarrow's pool would make workers fight for the same cores);
+    # the pandas metadata (the reader's attrs) is dropped: attrs are deep-copied by every groupby chop
+    tab = pq.read_table(
+        list(part.files) if len(part.files) > 1 else part.files[0], columns=cols, use_threads=False
+    ).replace_schema_metadata(None)
     t = tab.column("published")
     keep = pc.and_(
         pc.greater_equal(t, pa.scalar(part.lo.value, STORE_SCHEMA.field("published").type)),
@@ -345,20 +302,28 @@ def _store_options(
     gap_td: pd.Timedelta,
     min_articles: int,
     only: list[str] | None,
-    gkg_map: dict[str, list[str]] | None,
+    gkg_map: dict | None,
+    source: str | None,
 ) -> dict:
-    """Check ``gkg_map`` against the book; the per-partition options (hashable values)."""
-    opts = {
+    """Check ``source`` and ``gkg_map`` against the book; the per-partition options (hashable values)."""
+    src = source or ("gkg" if gkg_map is not None else "text")
+    if src not in SOURCES:
+        raise ConfigError(f"source={source!r}: use 'text', 'gkg' or 'auto'")
+    rules: dict[str, GkgRule] = {}
+    if gkg_map is not None:
+        rules = as_gkg_rules(gkg_map, book.names)
+    elif src == "gkg" or (src == "auto" and book.gkg_themes):
+        rules = gkg_rules_from_book(book, f"source={src!r}: ")
+    if src == "auto" and not rules:
+        src = "text"  # a book without GKG codes reads every row as text
+    return {
         "gap": gap_td,
         "min_articles": int(min_articles),
         "only": None if only is None else tuple(only),
         "lexicon": lexicon,
-        "gkg_map": None if gkg_map is None else tuple((k, tuple(v)) for k, v in gkg_map.items()),
+        "source": src,
+        "gkg_rules": tuple(rules.items()) if src != "text" else None,
     }
-    unknown = sorted(set(gkg_map or {}) - set(book.names))
-    if unknown:
-        raise ConfigError(f"gkg_map themes {unknown} are not in the theme book ({', '.join(book.names)})")
-    return opts
 
 
 def _combine_results(results: list, book: ThemeBook, opts: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -395,6 +360,7 @@ def events_from_store(
     partition: str | pd.Timedelta = "auto",
     target_rows: int = 200_000,
     gkg_map: dict[str, list[str]] | None = None,
+    source: Literal["text", "gkg", "auto"] | None = None,
     cache: bool = True,
 ) -> pd.DataFrame:
     """Theme events from the articles of a store, partition by partition (pandas or Dask).
@@ -424,9 +390,17 @@ def events_from_store(
     target_rows : int
         Articles per partition with ``partition="auto"`` (memory per task grows with it).
     gkg_map : dict, optional
-        GDELT-native signals: theme -> GKG theme codes (see :func:`tag_gkg`); themes come from the
-        stored GKG codes and sentiment from V1.5 tone, with no text pass. Default: text tagging
-        with the theme book and VADER on title and body.
+        Theme -> GKG theme codes (``CODE*`` a prefix), overriding the book's ``gkg_themes`` keys
+        (see :func:`tag_gkg`); implies ``source="gkg"`` unless ``source`` is given.
+    source : {"text", "gkg", "auto"}, optional
+        Where themes and sentiment come from. ``"text"`` (default without ``gkg_map``): the theme
+        book's rules on title/body and VADER. ``"gkg"``: GDELT-native, for stores of GKG rows:
+        themes from the stored GKG theme codes mapped by the book's ``gkg_themes`` keys (or
+        ``gkg_map``), sentiment = V2Tone / 10 clipped to [-1, 1]; no text is read (the
+        benchmark's rate: ``benchmarks/scale.py``); themes without GKG codes are not tagged and
+        events carry no stance.
+        ``"auto"``: rows with GKG codes as ``"gkg"``, the other rows as ``"text"`` (a store
+        mixing GDELT and feeds); ``"text"`` for every row when the book has no GKG codes.
     cache : bool
         Reuse per-partition results cached in the store (keyed by files, bounds, book, options).
 
@@ -444,7 +418,7 @@ def events_from_store(
     st = store if isinstance(store, ArticleStore) else ArticleStore(store)
     book = _resolve_book(themes)
     gap_td = pd.Timedelta(gap)
-    opts = _store_options(lexicon, book, gap_td, min_articles, only, gkg_map)
+    opts = _store_options(lexicon, book, gap_td, min_articles, only, gkg_map, source)
     lo, hi = _bounds(start, end)
     parts = _plan(st, lo, hi, partition, int(target_rows))
     if engine == "auto":
@@ -467,6 +441,7 @@ def events_from_store(
         "gap": str(gap_td),
         "partitions": len(parts),
         "engine": engine,
+        "source": opts["source"],
     }
     assert list(ev.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
     return ev
@@ -494,7 +469,12 @@ def _run_dask(parts: list[_Part], book: ThemeBook, opts: dict, cache: bool, clie
                 "`dask scheduler` and `dask worker <address>`, or omit the address"
             ) from None
     try:
-        futures = client.map(_run_part, parts, book=book, opts=opts, cache=cache, pure=False)
+        # the book travels once per worker and without its compiled patterns (unpickling them
+        # recompiles ~1,000 regexes, seconds per copy; the GKG path never needs them)
+        light = copy.copy(book)
+        light._compiled = None
+        book_f = client.scatter(light, broadcast=True, hash=False)
+        futures = client.map(_run_part, parts, book=book_f, opts=opts, cache=cache, pure=False)
         return client.gather(futures)
     finally:
         if own_client is not None:

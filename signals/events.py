@@ -168,7 +168,11 @@ def _aggregate_bursts(ex: pd.DataFrame) -> pd.DataFrame:
     )
     agg["sentiment_sd"] = g["compound"].std(ddof=0)
     agg["stance"], agg["stance_kind"] = _burst_stance(ex, g)
-    ids = g["article_id"].agg(tuple)
+    # article ids per burst: ex is sorted by burst (contiguous runs), so one split, not a Python agg
+    b = ex["burst"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]]) if len(b) else np.zeros(0, dtype=int)
+    runs = np.split(ex["article_id"].to_numpy(dtype=object), starts[1:]) if len(b) else []
+    ids = pd.Series([tuple(r) for r in runs], index=b[starts], dtype=object)
     # representative headline: highest theme score, then earliest, then smallest id
     rep = ex.sort_values(
         ["burst", "score", "published", "article_id"], ascending=[True, False, True, True], kind="mergesort"

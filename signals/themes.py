@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import sparse
 
 from signals._clauses import Negation, Rule, find_rule, parse_negation, parse_rule, rule_regex
+from signals._gkg_themes import GKG_KEYS, parse_gkg_keys
 from signals._paths import data_path
 from signals._regex_cache import RegexCache
 from signals._safe_regex import check_pattern
@@ -342,6 +343,7 @@ class ThemeBook:
         self.cache = bool(cache)
         self.cache_status = "not compiled"
         self._compiled: tuple | None = None
+        self.gkg_themes: dict = {}  # theme -> signals._gkg_themes.GkgRule, from gkg_themes keys
 
     # -- introspection ---------------------------------------------------------------------
     @property
@@ -620,6 +622,7 @@ def _parse_theme(name: str, d: dict, source: str) -> Theme:
         "sentiment_sign",
         "rules",
         "default_stance",
+        *GKG_KEYS,  # read by signals._gkg_themes (GDELT-native themes)
     }
     extra = set(d) - known
     if extra:
@@ -718,6 +721,8 @@ def load_themes(path: str | Path) -> ThemeBook:
         neutral_headline=str(book.get("neutral_headline", "")),
     )
     tb._compile()  # validate regexes now, not at first use
+    gkg = {n: parse_gkg_keys(n, t, str(p)) for n, t in themes_d.items()}
+    tb.gkg_themes = {n: r for n, r in gkg.items() if r is not None}
     return tb
 
 
