@@ -240,7 +240,7 @@ def _plan(store: ArticleStore, lo, hi, partition: str | pd.Timedelta, target_row
     for day in store.days():
         d0 = pd.Timestamp(day, tz="UTC")
         if (lo is None or d0 + pd.Timedelta(days=1) > lo) and (hi is None or d0 < hi):
-            days.append((d0, sorted(store._day_dir(day).glob("part-*.parquet"))))
+            days.append((d0, store.day_files(day)))  # live files only (a compaction may be half-way)
 
     def clip(a, b):
         return (max(a, lo) if lo is not None else a), (min(b, hi) if hi is not None else b)
