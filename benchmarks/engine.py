@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backtest
 import naive_oracle  # noqa: E402
 
 from backtests import engine as eng  # noqa: E402
+from backtests.errors import NewsbtWarning  # noqa: E402
 from backtests.stats import ALL_BUT_PLACEBO, PARAMETRIC  # noqa: E402
 from backtests.study import event_study  # noqa: E402
+
+# the random panel excludes ~19 % of pairs by design (missing_in_window); the count is printed
+warnings.filterwarnings("ignore", category=NewsbtWarning)
 
 WINDOW = (-10, 10)
 ESTIMATION = (-260, -11)
