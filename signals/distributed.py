@@ -429,9 +429,17 @@ def events_from_store(
     else:
         results = [_run_part(p, book, opts, cache) for p in parts]
     ev, stitched = _combine_results(results, book, opts)
+    ev.attrs["newsbt_events"] = _run_counts(results, stitched, ev, gap_td, len(parts), engine, opts["source"])
+    assert list(ev.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
+    return ev
+
+
+def _run_counts(results: list, stitched: pd.DataFrame, ev: pd.DataFrame, gap_td, n_parts: int, engine: str,
+                source: str) -> dict:
+    """The run's counts for ``attrs["newsbt_events"]`` (partitions plus the stitch pass)."""
     infos = [r[2] for r in results]
     sattrs = stitched.attrs.get("newsbt_events", {})
-    ev.attrs["newsbt_events"] = {
+    return {
         "articles": sum(i["articles"] for i in infos),
         "articles_tagged": sum(i["articles_tagged"] for i in infos),
         "bursts": sum(i["bursts_final"] for i in infos) + sattrs.get("bursts", 0),
@@ -439,12 +447,10 @@ def events_from_store(
         + sattrs.get("dropped_min_articles", 0),
         "events": len(ev),
         "gap": str(gap_td),
-        "partitions": len(parts),
+        "partitions": n_parts,
         "engine": engine,
-        "source": opts["source"],
+        "source": source,
     }
-    assert list(ev.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
-    return ev
 
 
 def _run_dask(parts: list[_Part], book: ThemeBook, opts: dict, cache: bool, client: Any, workers: int | None):
