@@ -166,15 +166,7 @@ def event_view(study, call: dict[str, Any], event_id: Any, market: Any = None) -
     changes = call["changes"]
     cal = study.settings["calendar"]
     (c0, c1) = study.settings["estimation"]
-    one = p[["event_id", "series", "day0"]].rename(columns={"day0": "date"})
-    pl = _rerun(
-        call,
-        events=one,
-        group_by=["series"],
-        tests=["placebo"],
-        car_windows=study.settings["car_windows"][1:],
-    )
-    placebo = pl.tests.set_index(["series", "start", "end"])["pvalue"]
+    placebo = _event_placebo(study, call, p)
     car = study.car[study.car["event_id"].astype(str) == str(event_id)]
     rows = []
     kinds, _ = hl._kinds(changes, car["series"].astype(str).to_numpy())
@@ -210,6 +202,29 @@ def event_view(study, call: dict[str, Any], event_id: Any, market: Any = None) -
             }
         )  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _event_placebo(study, call: dict[str, Any], p: pd.DataFrame) -> pd.Series:
+    """Placebo p-value per (series, start, end) of one event's kept pairs ``p``: this event alone
+    against pseudo-events of the same series. A study of this one event grouped by series that ran
+    the placebo test already holds exactly these numbers (the same pairs, draws and seed: the
+    highlight study of ``newsbt demo``), so they are read from ``study.tests``; otherwise one
+    engine run on the event's pairs."""
+    s = study.settings
+    t = study.tests
+    if (
+        list(s["group_by"]) == ["series"]
+        and "placebo" in s["tests"]
+        and study.pairs["event_id"].nunique() == 1
+        and call.get("confounders", "flag") != "exclude"
+    ):
+        own = t[t["test"] == "placebo"].set_index(["series", "start", "end"])["pvalue"]
+        need = study.car[["series", "start", "end"]].drop_duplicates()
+        if pd.MultiIndex.from_frame(need).isin(own.index).all():
+            return own
+    one = p[["event_id", "series", "day0"]].rename(columns={"day0": "date"})
+    pl = _rerun(call, events=one, group_by=["series"], tests=["placebo"], car_windows=s["car_windows"][1:])
+    return pl.tests.set_index(["series", "start", "end"])["pvalue"]
 
 
 # ------------------------------------------------------------------------------------------ text

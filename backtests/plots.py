@@ -177,7 +177,7 @@ def plot_caar(
         share their y axis.
     """
     from matplotlib.lines import Line2D
-    from scipy.stats import norm
+    from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf calls it)
 
     caar = study.caar
     unit = _unit(study)
@@ -189,7 +189,7 @@ def plot_caar(
     shown = groups[:max_rows]
     fig, axes = _figure(len(shown), len(blocks), width=min(12.0, 3.6 * len(blocks) + 1.5), height=2.0,
                         sharex=True, sharey="col", margins={"right": 0.1, "wspace": 0.55, "top": 0.7})  # fmt: skip
-    z = norm.ppf(0.5 + level / 2)
+    z = ndtri(0.5 + level / 2)
     pending = []
     for r, (gkey, gg) in enumerate(shown):
         by_s = dict(list(gg.groupby("series", sort=False))) if has_series else {"all": gg}
@@ -218,7 +218,7 @@ def plot_caar(
                 if ns
                 else "no pairs"
             )
-            ax.set_title(f"{_label(gkey)} · {_block_name(block)} ({nn})", fontsize=8, loc="left")
+            ax.set_title(f"{_label(gkey)} · {_block_name(block)} ({nn})", fontsize=8, loc="left", y=1.0)
             if c == 0:
                 ax.set_ylabel(f"CAAR ({unit})", fontsize=8)
             ax.tick_params(labelsize=7)
@@ -294,7 +294,7 @@ def plot_event_paths(study, *, event_id=None, title: str | None = None) -> Figur
         ax.plot(x, np.nancumsum(y), color=series_colour(s), lw=1.8, zorder=3)
         ax.axvline(0, color="0.3", lw=0.8, ls="--")
         ax.axhline(0, color="0.5", lw=0.6)
-        ax.set_title(f"{series_label(s)}{d0}", fontsize=9, loc="left")
+        ax.set_title(f"{series_label(s)}{d0}", fontsize=9, loc="left", y=1.0)
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in axes.flat[len(names) :]:

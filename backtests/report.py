@@ -391,16 +391,16 @@ def default_title(study=None, bt=None, events: pd.DataFrame | None = None) -> st
     return "".join(parts)
 
 
-def _figure_payload(fig, name: str, folder: Path, figure_formats: Sequence[str]) -> dict:
-    """Render once: PNG at screen resolution (the Markdown's image and the HTML fallback), SVG when
-    asked; the HTML embeds whichever is smaller."""
+def _build_figure(fig):
+    """A Figure from a section's entry (a Figure or a callable building one)."""
+    return fig() if callable(fig) and not hasattr(fig, "savefig") else fig
+
+
+def _figure_payload(fig, name: str, folder: Path, blobs: dict[str, bytes]) -> dict:
+    """Write a figure's files (PNG at screen resolution: the Markdown's image and the HTML
+    fallback; SVG when asked); the HTML embeds whichever is smaller."""
     from backtests import plots
 
-    if callable(fig) and not hasattr(fig, "savefig"):
-        fig = fig()
-    blobs = {"png": plots.render_figure(fig, "png")}
-    if "svg" in figure_formats:
-        blobs["svg"] = plots.render_figure(fig, "svg")
     for fmt, data in blobs.items():
         (folder / f"{name}.{fmt}").write_bytes(data)
     fmt = min(blobs, key=lambda k: len(blobs[k]))
@@ -421,33 +421,60 @@ def _slug(text: str, used: set[str]) -> str:
     return slug
 
 
+#: formatting one table costs about as much as drawing half an axes (for sharing the work)
+_TABLE_COST = 0.5
+
+
 def _render_sections(
     secs: Sequence[Section], tmp: Path, figure_formats: Sequence[str], progress
 ) -> list[dict]:
-    """Figures (rendered once, files + embedded payload) and tables (CSV, HTML, Markdown) per section."""
+    """Figures (each drawn once per format, files + embedded payload; about half of them in a
+    helper process, see :mod:`backtests._figures`) and tables (CSV, HTML, Markdown) per section;
+    ``progress`` ticks once per figure and per table as each is done."""
+    from backtests import _figures
+
+    formats = ["png", *(["svg"] if "svg" in figure_formats else [])]
     rendered, used_names, anchors = [], set(), set()
+    figs, fig_slots, table_jobs = [], [], []
     for si, sec in enumerate(secs):
-        figs = []
+        slots: list = []
         for name, fig, caption in sec.figures:
             fname = name if name not in used_names else f"{name}_{si}"
             used_names.add(fname)
-            progress(f"figure {fname}")
-            figs.append(_figure_payload(fig, fname, tmp / "figures", figure_formats) | {"caption": caption})
-        tabs = []
+            figs.append(_build_figure(fig))
+            fig_slots.append((slots, len(slots), fname, caption))
+            slots.append(None)
+        tabs: list = []
         for name, df, caption in sec.tables:
-            if df is None:
-                continue
-            if not isinstance(df, pd.DataFrame):
-                df = pd.DataFrame(df)
-            progress(f"table {name}")
-            if sec.export:
-                _write_csv(df, tmp / "tables" / f"{name}.csv")
-            tabs.append({"name": name, "caption": caption, "html": html_table(df, tz=sec.tz, table_id=f"tbl-{name}"),
-                         "md": md_table(df, tz=sec.tz), "csv": f"tables/{name}.csv" if sec.export else None,
-                         "rows": len(df)})  # fmt: skip
+            if df is not None:
+                table_jobs.append(_table_job(tabs, len(tabs), sec, name, df, caption, tmp, progress))
+                tabs.append(None)
         rendered.append({"title": sec.title, "id": _slug(sec.title, anchors), "paragraphs": sec.paragraphs,
-                         "bullets": sec.bullets, "note": sec.note, "figures": figs, "tables": tabs})  # fmt: skip
+                         "bullets": sec.bullets, "note": sec.note, "figures": slots, "tables": tabs})  # fmt: skip
+
+    def done(i: int, blobs: dict[str, bytes]) -> None:
+        slots, k, fname, caption = fig_slots[i]
+        progress(f"figure {fname}")
+        slots[k] = _figure_payload(figs[i], fname, tmp / "figures", blobs) | {"caption": caption}
+
+    _figures.render_all(figs, formats, own_load=_TABLE_COST * len(table_jobs), on_done=done,
+                        between=table_jobs)  # fmt: skip
     return rendered
+
+
+def _table_job(tabs: list, k: int, sec: Section, name: str, df, caption: str, tmp: Path, progress):
+    """A job formatting one table (CSV, HTML, Markdown) into ``tabs[k]``."""
+
+    def job() -> None:
+        d = df if isinstance(df, pd.DataFrame) else pd.DataFrame(df)
+        progress(f"table {name}")
+        if sec.export:
+            _write_csv(d, tmp / "tables" / f"{name}.csv")
+        tabs[k] = {"name": name, "caption": caption, "html": html_table(d, tz=sec.tz, table_id=f"tbl-{name}"),
+                   "md": md_table(d, tz=sec.tz), "csv": f"tables/{name}.csv" if sec.export else None,
+                   "rows": len(d)}  # fmt: skip
+
+    return job
 
 
 def _study_summary(study) -> dict:

@@ -19,7 +19,10 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import stats as sps
+
+# t and normal tails with the functions scipy.stats calls, without importing scipy.stats (about
+# 0.3 s of every CLI start)
+from scipy import special as sc
 
 __all__ = [
     "ALL_BUT_PLACEBO",
@@ -68,11 +71,11 @@ def _res(stat, p, n, n_pos=None) -> dict:
 
 def _p_t(stat, df):
     with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(stat) & (np.asarray(df) > 0), 2.0 * sps.t.sf(np.abs(stat), df), np.nan)
+        return np.where(np.isfinite(stat) & (np.asarray(df) > 0), 2.0 * sc.stdtr(df, -np.abs(stat)), np.nan)
 
 
 def _p_norm(stat):
-    return np.where(np.isfinite(stat), 2.0 * sps.norm.sf(np.abs(stat)), np.nan)
+    return np.where(np.isfinite(stat), 2.0 * sc.ndtr(-np.abs(stat)), np.nan)
 
 
 def _col_mean_sd(x: np.ndarray):
