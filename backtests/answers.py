@@ -111,7 +111,7 @@ def _warn_excluded(study) -> None:
     n_req = study.n_requested
     n_x = n_req - len(study.pairs)  # without building study.excluded (assembled on first read)
     if n_req and n_x > WARN_EXCLUDED_SHARE * n_req:
-        counts = study.excluded["reason"].value_counts()
+        counts = study.excluded_counts()
         why = ", ".join(f"{k} {v}" for k, v in counts.items())
         warnings.warn(
             f"event_study: {n_x} of {n_req} event-series pairs excluded ({n_x / n_req:.0%}): {why}; "
@@ -238,7 +238,7 @@ def summary_text(study, all_tests: bool = False) -> str:
         f"pairs: {len(study.pairs)} kept, {len(study.excluded)} excluded of {study.n_requested} requested",
     ]
     if len(study.excluded):
-        counts = study.excluded["reason"].value_counts()
+        counts = study.excluded_counts()
         lines.append("excluded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if len(study.overlaps):
         lines.append(f"overlapping windows: {len(study.overlaps)} (overlap={s['overlap']!r})")

@@ -142,6 +142,14 @@ class EventStudy:
         """Every requested pair not studied, with its reason."""
         return self._table("excluded")
 
+    def excluded_counts(self) -> pd.Series:
+        """Excluded pairs per reason, most frequent first (without assembling ``excluded`` when it
+        has not been read yet)."""
+        builder = self._builders.get("excluded")
+        if "excluded" not in self.__dict__ and hasattr(builder, "reason_counts"):  # not read or set yet
+            return builder.reason_counts()
+        return self.excluded["reason"].value_counts()
+
     @cached_property
     def overlaps(self) -> pd.DataFrame:
         """Pairs of events on one series whose event windows overlap."""

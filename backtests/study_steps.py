@@ -520,10 +520,10 @@ def build_tables(state: StudyState) -> None:
     eng_bad = state.cand[res.reason != ""]
     exc = np.flatnonzero(state.reason != "")
     assert len(t["pairs"]) + len(exc) == state.n_req
-    t["excluded"] = partial(
-        _excluded_frame, pairs, exc, eng_bad, state.reason, state.detail,
+    t["excluded"] = ExcludedTable((
+        pairs, exc, eng_bad, state.reason, state.detail,
         n_est_all, n_miss_all, (spec.l_nom, spec.min_estimation, b - a + 1),
-    )  # fmt: skip
+    ))  # fmt: skip
     state.result = None  # free the engine's arrays
     t["unit"] = _unit_of(state.changes)
 
@@ -538,6 +538,22 @@ def _ar_frame(ar_k, eid_levels, columns, codes, rel) -> pd.DataFrame:
         verify_integrity=False,
     )
     return pd.DataFrame(ar_k, index=mi, columns=pd.Index(rel, name="rel_day"), copy=False)
+
+
+@dataclass(frozen=True)
+class ExcludedTable:
+    """Builder of the ``excluded`` table (run on first read); its reason counts come without
+    assembling the table (the exclusion warning of every study reads them)."""
+
+    args: tuple
+
+    def __call__(self) -> pd.DataFrame:
+        return _excluded_frame(*self.args)
+
+    def reason_counts(self) -> pd.Series:
+        """Excluded pairs per reason, most frequent first (as ``excluded["reason"].value_counts()``)."""
+        reason, exc = self.args[3], self.args[1]
+        return pd.Series(reason[exc].astype(str), name="reason").value_counts()
 
 
 def _excluded_frame(pairs, exc, eng_bad, reason, detail, n_est_all, n_miss_all, sizes) -> pd.DataFrame:

@@ -671,3 +671,25 @@ def test_result_pickles_before_and_after_its_lazy_tables_are_built():
     again = pickle.loads(pickle.dumps(fresh))  # built: the tables pickle
     pd.testing.assert_frame_equal(again.ar, fresh.ar)
     assert back.settings == fresh.settings and back.settings["model"] == "raw"  # the default
+
+
+def test_excluded_counts_equal_the_table_before_and_after_it_is_read():
+    """The exclusion warning's counts come without assembling ``excluded``; they equal the table's
+    own counts, and a table set later (confounder exclusion) wins over the builder."""
+    rng = np.random.default_rng(5)
+    idx = pd.bdate_range("2020-01-01", periods=400)
+    x = rng.normal(size=(400, 3))
+    x[150:170, 1] = np.nan  # pairs of series b with day 0 there lack window data
+    changes = pd.DataFrame(x, index=idx, columns=["a", "b", "c"])
+    events = pd.DataFrame(
+        {"event_id": [f"e{i}" for i in range(12)], "series": list("abc") * 4,
+         "date": idx[[100, 160, 200, 300, 20, 162, 250, 390, 120, 165, 260, 395]]}
+    )  # fmt: skip
+    st = event_study(changes, events, window=(-2, 2), estimation=(-60, -5), calendar="index", confounders="ignore")
+    fast = st.excluded_counts()
+    assert "excluded" not in st.__dict__  # the table was not assembled for the counts
+    slow = st.excluded["reason"].value_counts()
+    assert fast.sum() == len(st.excluded) == st.n_requested - len(st.pairs) > 0
+    pd.testing.assert_series_equal(fast.sort_index(), slow.sort_index(), check_names=False)
+    st.excluded = st.excluded.iloc[:1]
+    assert st.excluded_counts().sum() == 1
