@@ -92,6 +92,10 @@ def headline_of(study) -> pd.DataFrame | None:
     return None if study is None else vd.with_group(study.headline)
 
 
+#: the book's figure in words (bt.book["figure"])
+_BOOK_WORDS = {"risk_total": "risk-unit total", "ccy_total": "currency total", "total": "bp total"}
+
+
 def _bt_verdict(bt, placebo_p) -> str | None:
     """The backtest in one sentence, per kind (yield bp and FX bp are never added) and in risk units
     (``bt.stats_units``), with distinct bets, hit rate and the per-bet t-statistic."""
@@ -115,7 +119,8 @@ def _bt_verdict(bt, placebo_p) -> str | None:
     # the placebo ranks the book (one kind's bp, risk units or currency); a result without a book
     # ranked a bp total, meaningful for one kind only
     if isinstance(book, pd.Series):
-        plc = f"; placebo p {vd._p(placebo_p)} on the {book['figure']} (same rules on random dates)"
+        what = _BOOK_WORDS.get(book["figure"], book["figure"])
+        plc = f"; placebo p {vd._p(placebo_p)} on the {what} (same rules on random dates)"
     else:
         plc = f"; placebo p {vd._p(placebo_p)} (same rules on random dates)" if len(parts) == 1 else ""
     return "Signal backtest, net of costs: " + "; ".join(parts) + tail + plc + "."
@@ -226,6 +231,7 @@ def backtest_section(bt) -> Section:
     stats = bt.stats if isinstance(bt.stats, pd.DataFrame) else pd.Series(bt.stats).to_frame("value")
     su = getattr(bt, "stats_units", None)
     if isinstance(su, pd.DataFrame):
+        su = su.rename_axis(su.index.name or "line")  # series, kind:<kind>, or the cross-asset total
         b.tables.append(("backtest_units", su, "Per series, per kind and cross-asset (unit in each row)"))
     b.tables += [
         ("backtest_stats", stats, "Performance per series and per kind (bp of each; 252-day annualisation)"),

@@ -208,8 +208,8 @@ def test_backtest_verdict_ranks_the_placebo_on_the_book():
     su = pd.DataFrame(rows)
     risk = pd.Series({"figure": "risk_total", "unit": "vol units", "total": -31.1})
     text = _bt_verdict(SimpleNamespace(stats_units=su, book=risk), 0.144)
-    assert "placebo p 0.144 on the risk_total" in text and "+864" not in text
+    assert "placebo p 0.144 on the risk-unit total" in text and "+864" not in text
     ccy = pd.Series({"figure": "ccy_total", "unit": "USD", "total": 45874.2})
     text = _bt_verdict(SimpleNamespace(stats_units=su, book=ccy), 0.2)
     assert "in USD (DV01 / notional): +45,874" in text
-    assert "placebo p 0.2" in text and "on the ccy_total" in text
+    assert "placebo p 0.2" in text and "on the currency total" in text
