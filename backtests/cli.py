@@ -203,7 +203,9 @@ def _cmd_events(args: argparse.Namespace) -> int:
     arts, rej = signals.read_articles(list(args.articles), errors="collect", **read_kwargs(args))
     report_rejects(arts, rej, args.output)
     book = signals.load_themes(args.themes) if args.themes else signals.default_themes()
-    ev = signals.extract_events(signals.score_sentiment(signals.tag_themes(arts, themes=book)), gap=args.gap)
+    ev = signals.extract_events(
+        signals.score_sentiment(signals.tag_themes(arts, themes=book)), gap=args.gap, themes=book
+    )
     if getattr(args, "explain", None):  # issue #19: which rule matched which words, and why this stance
         from signals.explain import explain_event
 

@@ -120,7 +120,9 @@ def build_events(cfg, res: RunResult, progress: Progress) -> pd.DataFrame:
         progress("tagging themes and scoring sentiment")
         res.tagged = signals.score_sentiment(signals.tag_themes(res.articles, themes=book))
         progress("extracting events")
-        events = signals.extract_events(res.tagged, gap=ev_cfg["gap"], min_articles=ev_cfg["min_articles"])
+        events = signals.extract_events(
+            res.tagged, gap=ev_cfg["gap"], min_articles=ev_cfg["min_articles"], themes=book
+        )
     only = cfg["themes"]["only"]
     if only:
         n0 = len(events)

@@ -246,6 +246,13 @@ def extract_events(
     """
     gap_td = _check_extract_args(tagged, gap, min_articles)
     book = _resolve_book(themes)
+    tagged_by = tagged.attrs.get("newsbt_theme_book")
+    if themes is None and tagged_by is not None and tagged_by != book.name:
+        raise ConfigError(
+            f"extract_events: these articles were tagged with theme book {tagged_by!r}, but no themes= was "
+            f"given, so the default book's directions would be used; pass themes=<that book> "
+            f"(the ThemeBook or its TOML path)"
+        )
 
     df, ex = _theme_rows(tagged, only)
     ex["burst"] = _burst_numbers(ex, gap_td)

@@ -773,4 +773,7 @@ def tag_themes(articles: pd.DataFrame, themes: ThemeBook | str | Path | None = N
     """
     if not isinstance(articles, pd.DataFrame):
         raise InputFormatError(f"tag_themes needs a DataFrame of articles, got {type(articles).__name__}")
-    return _resolve_book(themes).tag(articles)
+    book = _resolve_book(themes)
+    out = book.tag(articles)
+    out.attrs["newsbt_theme_book"] = book.name  # extract_events checks it is given the same book
+    return out

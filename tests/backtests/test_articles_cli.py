@@ -79,3 +79,27 @@ def test_config_keys_match_the_flags_and_run_reads_once(news, tmp_path):
     assert set(rej["reason"]) == {"unreadable_file"}
     direct = signals.read_articles(news / "b.csv", epoch="s")
     assert sorted(arts["article_id"]) == sorted(direct["article_id"])
+
+
+def test_events_from_files_use_the_given_books_directions(news, tmp_path):
+    """`newsbt events FILES --themes BOOK` reports that book's directions (it used the shipped
+    book's before), and the library refuses to mix a tagging book with another book's directions."""
+    book = tmp_path / "mine.toml"
+    book.write_text(
+        '[book]\nname = "mine"\nseries = ["usdjpy"]\n'
+        "[themes.yen_move]\nphrases = ['yen']\n[themes.yen_move.direction]\nusdjpy = 1\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "ev.csv"
+    code = main(["-q", "events", str(news / "a.csv"), "--published-column", "when", "--title-column", "headline",
+                 "--themes", str(book), "-o", str(out)])  # fmt: skip
+    assert code == 0
+    ev = pd.read_csv(out)
+    assert set(ev["theme"]) == {"yen_move"} and (ev["direction_usdjpy"] == 1).all()
+    tagged = signals.score_sentiment(
+        signals.tag_themes(pd.DataFrame({"article_id": ["a"], "published": [pd.Timestamp("2025-05-02", tz="UTC")],
+                                         "title": ["yen slides"]}), themes=book)  # fmt: skip
+    )
+    with pytest.raises(signals.ConfigError, match="tagged with theme book 'mine'"):
+        signals.extract_events(tagged, gap="6h")
+    assert (signals.extract_events(tagged, gap="6h", themes=book)["direction_usdjpy"] == 1).all()
