@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 AUTO_DASK_ROWS = 2_000_000
 #: where themes and sentiment come from (see :func:`events_from_store`)
 SOURCES = ("text", "gkg", "auto")
-_CACHE_VERSION = "2"
+_CACHE_VERSION = "3"  # 3: the book key covers rules, negation and neutral headlines
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def _book_key(book: ThemeBook) -> str:
             book.fields,
             getattr(book, "body_chars", None),
             sorted(getattr(book, "gkg_themes", {}).items()),
+            book._cache_key(),  # every rule and phrase, negation scope, neutral headlines (tags and stances)
         )
     )
     return hashlib.sha1(desc.encode()).hexdigest()[:16]

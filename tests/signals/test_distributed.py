@@ -305,3 +305,22 @@ def test_study_config_reads_the_store(tmp_path, reuters_store):
     pd.testing.assert_frame_equal(
         got, reference(reuters_store.articles("2011-08-01", "2011-08-31")), check_exact=True
     )
+
+
+def test_partition_cache_keyed_by_every_book_setting(tmp_path):
+    """A book differing only in its neutral-headline rule (or negation scope) never reads another
+    book's cached partitions: the cached run equals the uncached one (found by review)."""
+    arts = signals.read_articles(NEWS / "reuters_2006_2013_themes.csv")
+    arts = arts[(arts["published"] >= "2011-10-01") & (arts["published"] < "2011-10-15")]
+    store = ArticleStore(tmp_path / "store")
+    store.add(arts, source_id="files")
+    src = Path(signals.themes.__file__).resolve().parents[1] / "data" / "themes" / "default.toml"
+    text = src.read_text(encoding="utf-8")
+    assert "\nneutral_headline" in text
+    changed = tmp_path / "neutral_all.toml"
+    changed.write_text(text.replace("\nneutral_headline = ", "\nneutral_headline = '.' # ", 1), encoding="utf-8")
+    a = signals.events_from_store(store, themes=src)
+    b_cached = signals.events_from_store(store, themes=changed)
+    b_fresh = signals.events_from_store(store, themes=changed, cache=False)
+    pd.testing.assert_frame_equal(b_cached, b_fresh, check_exact=True)
+    assert (b_fresh["stance"].fillna(0) == 0).all() and not (a["stance"].fillna(0) == 0).all()
