@@ -9,10 +9,18 @@ never writes files, logs or touches the progress bar: the report folder stays th
 the closed pipe and exits. The images are byte-identical to a serial rendering (same code, same
 state); where ``fork`` is unsafe or unavailable (not Linux, one CPU, ``NEWSBT_FIGURE_PROCESSES=1``)
 everything is drawn here, in order.
+
+The helper is used by the command line (``newsbt demo`` / ``run`` / ``report``: a process whose
+threads newsbt owns) and only on request from the library (``NEWSBT_FIGURE_PROCESSES=2``): a
+notebook or a service may draw figures in other threads, and a fork taken while one of them holds
+matplotlib's render lock would leave the child waiting forever. Whatever happens to the helper
+(fork refused, child stuck for :data:`HELPER_TIMEOUT` seconds, child died), the figures it has not
+sent are drawn here: the report never depends on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -21,13 +29,18 @@ import select
 import signal
 import struct
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Sequence
 
 log = logging.getLogger(__name__)
 
-#: environment variable: ``1`` draws every figure in this process (no helper process)
+#: environment variable: ``1`` draws every figure in this process, ``2`` allows the helper process
 ENV_PROCESSES = "NEWSBT_FIGURE_PROCESSES"
+#: processes used when the variable is unset (the command line sets 2, see :func:`backtests.cli.main`)
+DEFAULT_PROCESSES = 1
+#: seconds without any figure from the helper before it is stopped and its figures drawn here
+HELPER_TIMEOUT = 120.0
 _HEADER = struct.Struct("!iQ")  # figure index, payload length
 
 
@@ -45,7 +58,8 @@ def cost(fig) -> float:
 
 def helper_allowed(n_figures: int) -> bool:
     """A helper process is used on Linux with at least two usable CPUs and two figures."""
-    if os.environ.get(ENV_PROCESSES, "").strip() == "1" or n_figures < 2:
+    want = os.environ.get(ENV_PROCESSES, "").strip() or str(DEFAULT_PROCESSES)
+    if want == "1" or n_figures < 2:
         return False
     if not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False  # macOS: fork is unsafe with system frameworks; Windows: no fork
@@ -71,9 +85,14 @@ class Helper:
 
     def __init__(self, figs: Sequence, indices: Sequence[int], formats: Sequence[str]):
         r, w = os.pipe()
-        with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads; the child
-            warnings.simplefilter("ignore", DeprecationWarning)  # only draws (no locks, no I/O)
-            pid = os.fork()
+        try:
+            with warnings.catch_warnings():  # Python >= 3.12 warns on fork with threads; the child
+                warnings.simplefilter("ignore", DeprecationWarning)  # only draws (no locks, no I/O)
+                pid = os.fork()
+        except OSError:  # fork refused (process limit, memory): the caller draws everything
+            os.close(r)
+            os.close(w)
+            raise
         if pid == 0:  # pragma: no cover - the child (coverage does not follow a fork)
             # no garbage collection in the short-lived child: a full collection would walk (and,
             # by touching reference counts, copy) every object inherited from the parent
@@ -83,12 +102,17 @@ class Helper:
         os.close(w)
         self.pid, self.fd, self.pending = pid, r, set(indices)
         self._buf = b""
+        self._poller = select.poll()  # poll, not select: descriptors above 1023 work
+        self._poller.register(r, select.POLLIN | select.POLLHUP | select.POLLERR)
 
     def poll(self, block: bool = False) -> list[tuple[int, dict[str, bytes]]]:
-        """Results available now (``block``: wait until every pending figure has arrived)."""
+        """Results available now (``block``: wait until every pending figure has arrived; raises
+        :class:`TimeoutError` when none arrives for :data:`HELPER_TIMEOUT` seconds)."""
         out = []
         while self.pending:
-            if not block and not select.select([self.fd], [], [], 0)[0]:
+            if not self._poller.poll(int(HELPER_TIMEOUT * 1000) if block else 0):
+                if block:
+                    raise TimeoutError(f"the figure helper process sent nothing for {HELPER_TIMEOUT:.0f} s")
                 break
             chunk = os.read(self.fd, 1 << 20)
             if not chunk:  # the child died without sending everything
@@ -98,7 +122,10 @@ class Helper:
                 i, n = _HEADER.unpack_from(self._buf)
                 if len(self._buf) < _HEADER.size + n:
                     break
-                payload = pickle.loads(self._buf[_HEADER.size : _HEADER.size + n])
+                try:
+                    payload = pickle.loads(self._buf[_HEADER.size : _HEADER.size + n])
+                except Exception as exc:  # noqa: BLE001 - an exception that cannot be rebuilt here
+                    raise ChildProcessError(f"the figure helper's result could not be read: {exc}") from exc
                 self._buf = self._buf[_HEADER.size + n :]
                 if i < 0:  # the child's exception, raised here as if the figure failed here
                     raise payload
@@ -114,7 +141,8 @@ class Helper:
                 os.kill(self.pid, signal.SIGKILL)
             os.close(self.fd)
         finally:
-            os.waitpid(self.pid, 0)
+            with contextlib.suppress(ChildProcessError):  # SIGCHLD ignored by the host: reaped already
+                os.waitpid(self.pid, 0)
 
 
 def _child(figs, indices, formats, w: int) -> None:  # pragma: no cover - runs in the child
@@ -129,10 +157,13 @@ def _child(figs, indices, formats, w: int) -> None:  # pragma: no cover - runs i
             except BrokenPipeError:
                 raise
             except BaseException as e:  # noqa: BLE001 - sent to the parent, which raises it
+                tb = "".join(traceback.format_exception(e))
                 try:
+                    e.add_note(f"(raised while drawing figure {i} in the figure helper process)\n{tb}")
                     data = pickle.dumps(e)
+                    pickle.loads(data)  # an exception the parent could not rebuild is sent as text
                 except Exception:  # noqa: BLE001 - an exception that does not pickle
-                    data = pickle.dumps(RuntimeError(f"{type(e).__name__}: {e}"))
+                    data = pickle.dumps(RuntimeError(f"figure {i} in the figure helper process: {tb}"))
                 f.write(_HEADER.pack(-1, len(data)) + data)
     except BaseException:  # noqa: BLE001 - parent gone (broken pipe): nothing to report to
         code = 1
@@ -158,20 +189,39 @@ def render_all(
             job()
         return
     here, there = split([cost(f) for f in figs], own_load)
-    helper = Helper(figs, there, formats)
+    try:
+        helper = Helper(figs, there, formats)
+    except OSError as exc:
+        log.info("figure helper process not started (%s): drawing every figure here", exc)
+        here, helper = list(range(len(figs))), None
     try:
         for i in here:
             blobs = render(figs[i], formats)
-            for j, b in helper.poll():
-                on_done(j, b)
+            _drain(helper, on_done)
             on_done(i, blobs)
         for job in between:
-            for j, b in helper.poll():
-                on_done(j, b)
+            _drain(helper, on_done)
             job()
-        for j, b in helper.poll(block=True):
-            on_done(j, b)
+        if helper is not None:
+            try:
+                for j, b in helper.poll(block=True):
+                    on_done(j, b)
+            except (TimeoutError, ChildProcessError) as exc:  # stuck or dead: draw its figures here
+                log.warning("figure helper process failed (%s): drawing its figures here", exc)
+                helper.close(kill=True)
+                for j in sorted(helper.pending):
+                    on_done(j, render(figs[j], formats))
+                return
     except BaseException:
-        helper.close(kill=True)
+        if helper is not None:
+            helper.close(kill=True)
         raise
-    helper.close()
+    if helper is not None:
+        helper.close()
+
+
+def _drain(helper: Helper | None, on_done: Callable[[int, dict[str, bytes]], None]) -> None:
+    """Hand over what the helper has sent so far."""
+    if helper is not None:
+        for j, b in helper.poll():
+            on_done(j, b)

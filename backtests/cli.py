@@ -444,6 +444,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     _setup_logging(args)
+    from backtests import _figures
+
+    before, _figures.DEFAULT_PROCESSES = _figures.DEFAULT_PROCESSES, 2  # newsbt owns this process's threads
     try:
         return int(args.func(args) or 0)
     except NewsbtError as e:
@@ -470,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_OTHER
+    finally:
+        _figures.DEFAULT_PROCESSES = before
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,14 @@ def _fig(n_axes: int, seed: int) -> Figure:
     return fig
 
 
+@pytest.fixture
+def helper_on(monkeypatch):
+    """The helper process allowed (the library's default is serial; the CLI turns it on)."""
+    monkeypatch.setenv(_figures.ENV_PROCESSES, "2")
+    if not _figures.helper_allowed(2):
+        pytest.skip("no helper process here (not Linux or one CPU)")
+
+
 def test_split_balances_longest_first():
     here, there = _figures.split([18, 8, 7, 6, 4, 2], own_load=8)
     assert sorted(here + there) == list(range(6)) and not set(here) & set(there)
@@ -35,8 +43,7 @@ def test_split_balances_longest_first():
     assert _figures.split([5], own_load=0) == ([0], [])
 
 
-@pytest.mark.skipif(not _figures.helper_allowed(2), reason="no helper process here (not Linux or one CPU)")
-def test_helper_draws_the_same_bytes_and_runs_the_jobs_meanwhile():
+def test_helper_draws_the_same_bytes_and_runs_the_jobs_meanwhile(helper_on):
     figs = [_fig(k, k) for k in (3, 1, 2, 1)]
     serial = [_figures.render(f, ["png", "svg"]) for f in figs]
     got, jobs = {}, []
@@ -62,12 +69,80 @@ class _Boom(Figure):
         raise RuntimeError("disk full")
 
 
-@pytest.mark.skipif(not _figures.helper_allowed(2), reason="no helper process here (not Linux or one CPU)")
-def test_an_error_in_the_helper_is_raised_here():
+def test_an_error_in_the_helper_is_raised_here(helper_on):
     figs = [_fig(1, 0), _Boom(), _fig(1, 1), _fig(1, 2)]
     here, there = _figures.split([_figures.cost(f) for f in figs], own_load=0)
     assert 1 in there and 1 not in here  # only the helper meets the failing figure
     with pytest.raises(RuntimeError, match="disk full"):
+        _figures.render_all(figs, ["png"], on_done=lambda i, b: None)
+
+
+def test_library_default_is_serial(monkeypatch):
+    """Notebooks and services may draw figures in other threads: the library never forks unless asked
+    (``NEWSBT_FIGURE_PROCESSES=2``; the CLI sets the default while a command runs)."""
+    monkeypatch.delenv(_figures.ENV_PROCESSES, raising=False)
+    monkeypatch.setattr(_figures, "DEFAULT_PROCESSES", 1)
+    assert not _figures.helper_allowed(10)
+    monkeypatch.setattr(_figures, "DEFAULT_PROCESSES", 2)
+    monkeypatch.setattr(_figures.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert _figures.helper_allowed(10)
+
+
+def test_fork_refused_draws_everything_here(helper_on, monkeypatch):
+    figs = [_fig(k, k) for k in (2, 1, 1)]
+    serial = [_figures.render(f, ["png"]) for f in figs]
+
+    def refuse():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(_figures.os, "fork", refuse)
+    got = {}
+    _figures.render_all(figs, ["png"], on_done=lambda i, b: got.__setitem__(i, b))
+    assert [got[i] for i in range(3)] == serial
+
+
+class _Slow(Figure):
+    """Takes 60 s to draw in a child process (as a fork that inherited a held lock would hang),
+    draws at once in the parent."""
+
+    parent = None
+
+    def savefig(self, *a, **k):
+        import os
+        import time
+
+        if os.getpid() != _Slow.parent:
+            time.sleep(60)
+        return super().savefig(*a, **k)
+
+
+def test_a_stuck_helper_is_stopped_and_its_figures_drawn_here(helper_on, monkeypatch):
+    import os
+
+    _Slow.parent = os.getpid()
+    monkeypatch.setattr(_figures, "HELPER_TIMEOUT", 1.0)
+    figs = [_fig(1, 0), _Slow(figsize=(2, 2)), _fig(1, 1), _fig(1, 2)]
+    _, there = _figures.split([_figures.cost(f) for f in figs], own_load=0)
+    assert 1 in there
+    got = {}
+    _figures.render_all(figs, ["png"], on_done=lambda i, b: got.__setitem__(i, b))
+    assert sorted(got) == [0, 1, 2, 3]
+
+
+class _Needy(Exception):
+    def __init__(self, msg, where):
+        super().__init__(msg)
+        self.where = where
+
+
+class _NeedyFig(Figure):
+    def savefig(self, *a, **k):
+        raise _Needy("needy failure", "at draw")
+
+
+def test_an_exception_that_cannot_be_rebuilt_keeps_its_message(helper_on):
+    figs = [_fig(1, 0), _NeedyFig(), _fig(1, 1), _fig(1, 2)]
+    with pytest.raises(Exception, match="needy failure"):
         _figures.render_all(figs, ["png"], on_done=lambda i, b: None)
 
 
