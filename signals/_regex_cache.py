@@ -16,12 +16,21 @@ Safety:
   the code words too (``RuntimeError`` on bad code), and each rebuilt pattern is checked for the
   same ``pattern``, ``groups`` and ``groupindex`` as the request; any failure falls back to
   ``re.compile`` for that pattern.
+* The checksum guards against damage, not against a person: the cache holds compiled code, so
+  it is trusted like the installed package. It is used only in a folder owned by the current user
+  and writable by nobody else (created with mode 0700); a folder shared with others (group- or
+  world-writable, or another owner) turns the cache off with a warning.
+* The key also covers the source of the modules whose results it stores (this one, the theme
+  book's trie factoring, the safe-regex check, the clause rules): an upgrade never reuses results
+  of older code.
 * Writes are atomic (temporary file in the same folder, then ``os.replace``); a read-only or
-  missing folder only costs the cache (a debug log line), never the run.
+  missing folder only costs the cache (a debug log line), never the run. At most
+  :data:`MAX_FILES` book files are kept (the least recently written are removed).
 * Not CPython (no ``_sre.compile`` of that signature): the cache is off and ``re.compile`` is used.
 
 Location: ``$NEWSBT_THEME_CACHE`` (a folder; ``off`` / ``0`` disables the cache), else
-``$NEWSBT_DATA/cache/themes``, else ``platformdirs.user_cache_dir("newsbt")/themes``.
+``platformdirs.user_cache_dir("newsbt")/themes`` (private to the user; never the possibly shared
+``$NEWSBT_DATA``).
 """
 
 from __future__ import annotations
@@ -39,7 +48,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: book files kept per cache folder
+MAX_FILES = 16
 
 try:  # CPython internals; the cache is simply off elsewhere
     import _sre
@@ -56,9 +67,6 @@ def cache_dir() -> Path | None:
     env = os.environ.get("NEWSBT_THEME_CACHE")
     if env is not None:
         return None if env.strip().lower() in ("", "0", "off", "no", "false") else Path(env).expanduser()
-    data = os.environ.get("NEWSBT_DATA")
-    if data:
-        return Path(data).expanduser() / "cache" / "themes"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("newsbt")) / "themes"
@@ -66,6 +74,34 @@ def cache_dir() -> Path | None:
 
 def _interpreter_tag() -> str:
     return f"{sys.implementation.name}-{sys.version}-{getattr(_sre, 'MAGIC', 0)}-{getattr(_sre, 'CODESIZE', 0)}"
+
+
+def _code_tag() -> str:
+    """SHA-256 of the source of the modules whose results the cache stores."""
+    h = hashlib.sha256()
+    for name in ("_regex_cache.py", "themes.py", "_safe_regex.py", "_clauses.py"):
+        try:
+            h.update((Path(__file__).parent / name).read_bytes())
+        except OSError:  # pragma: no cover - a zipped install: the version string stands in
+            h.update(name.encode())
+    return h.hexdigest()
+
+
+def _private(folder: Path) -> bool:
+    """Create ``folder`` (mode 0700) and say whether only this user can write into it."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
+    except OSError as exc:
+        log.debug("theme regex cache folder %s unusable (%s)", folder, exc)
+        return False
+    if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+        log.warning(
+            "theme regex cache folder %s is writable by other users or not yours: cache off "
+            "(compiled code is only read from a private folder; set NEWSBT_THEME_CACHE to one)", folder
+        )
+        return False
+    return True
 
 
 def _entry(pattern: str, flags: int) -> list:
@@ -101,12 +137,14 @@ class RegexCache:
     """
 
     def __init__(self, key_text: Iterable[str], folder: Path | None = None, *, enabled: bool = True) -> None:
-        h = hashlib.sha256(f"newsbt-theme-regex-{FORMAT_VERSION}\0{_interpreter_tag()}\0".encode())
+        h = hashlib.sha256(f"newsbt-theme-regex-{FORMAT_VERSION}\0{_interpreter_tag()}\0{_code_tag()}\0".encode())
         for s in key_text:
             h.update(s.encode("utf-8", "surrogatepass"))
             h.update(b"\0")
         self.key = h.hexdigest()
         self.folder = (folder if folder is not None else cache_dir()) if (enabled and _OK) else None
+        if self.folder is not None and not _private(self.folder):
+            self.folder = None
         self.path = self.folder / f"book-{self.key[:40]}.json" if self.folder is not None else None
         self.entries: dict[str, list] = {}
         self._used: set[str] = set()
@@ -133,7 +171,7 @@ class RegexCache:
             entries = json.loads(body)
             if not isinstance(entries, dict):
                 raise ValueError("not a table")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any damage (not JSON, not a table, too deep ...)
             log.warning("theme regex cache %s is corrupt (%s); ignored and rebuilt", self.path, exc)
             self.status = "corrupt"
             self._dirty = True
@@ -209,3 +247,13 @@ class RegexCache:
             log.debug("theme regex cache not written to %s (%s)", self.path, exc)
             return
         self._dirty = False
+        self._evict()
+
+    def _evict(self) -> None:
+        """Keep the :data:`MAX_FILES` most recently written book files of the folder."""
+        try:
+            files = sorted(self.path.parent.glob("book-*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
+            for f in files[MAX_FILES:]:
+                f.unlink(missing_ok=True)
+        except OSError as exc:  # a file removed meanwhile by another process: next time
+            log.debug("theme regex cache eviction skipped (%s)", exc)

@@ -190,7 +190,7 @@ def test_regex_cache_never_shared_between_books(tmp_path, monkeypatch):
     assert _load(tmp_path, SMALL_BOOK, "d.toml").cache_status.startswith("read")
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit_code", "wrong_key"])
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit_code", "wrong_key", "head_null", "head_list", "deep"])
 def test_regex_cache_corrupt_is_ignored_and_rebuilt(tmp_path, monkeypatch, caplog, damage):
     monkeypatch.setenv("NEWSBT_THEME_CACHE", str(tmp_path / "cache"))
     good = _tags(_load(tmp_path, SMALL_BOOK))
@@ -200,6 +200,10 @@ def test_regex_cache_corrupt_is_ignored_and_rebuilt(tmp_path, monkeypatch, caplo
         f.write_bytes(raw[: len(raw) // 2])
     elif damage == "garbage":
         f.write_bytes(b"\x00\xff not json at all")
+    elif damage in ("head_null", "head_list"):  # valid JSON that is not a table (crashed before review)
+        f.write_bytes((b"null" if damage == "head_null" else b"[1, 2]") + b"\n" + raw.partition(b"\n")[2])
+    elif damage == "deep":
+        f.write_bytes(b"[" * 100_000 + b"\n{}")
     elif damage == "edit_code":  # valid JSON, wrong checksum
         head, _, body = raw.partition(b"\n")
         entries = json.loads(body)
@@ -281,3 +285,31 @@ def test_regex_cache_remembers_string_work_and_still_refuses_unsafe_patterns(tmp
     for _ in range(2):  # the refusal is never cached as a pass
         with pytest.raises(signals.errors.ConfigError, match="backtrack|nested"):
             _load(tmp_path, unsafe, "u.toml")
+
+
+def test_regex_cache_refuses_a_folder_others_can_write(tmp_path, monkeypatch, caplog):
+    """Compiled code is only read from a private folder: a group/world-writable one turns the cache
+    off with a warning (the checksum guards against damage, not against another user)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("NEWSBT_THEME_CACHE", str(shared))
+    with caplog.at_level("WARNING", logger="signals._regex_cache"):
+        book = _load(tmp_path, SMALL_BOOK)
+    assert book.cache_status.startswith("off") and "writable by other users" in caplog.text
+    assert not list(shared.glob("book-*.json"))
+
+
+def test_regex_cache_key_covers_the_code_and_files_are_bounded(tmp_path, monkeypatch):
+    import signals._regex_cache as rc
+
+    monkeypatch.setenv("NEWSBT_THEME_CACHE", str(tmp_path / "cache"))
+    k1 = rc.RegexCache(["x"]).key
+    monkeypatch.setattr(rc, "_code_tag", lambda: "another release")
+    assert rc.RegexCache(["x"]).key != k1  # results of older code are never reused
+    monkeypatch.setattr(rc, "MAX_FILES", 2)
+    for i in range(4):
+        c = rc.RegexCache([f"book {i}"])
+        c.compile(f"word{i}")
+        c.save()
+    assert len(list((tmp_path / "cache").glob("book-*.json"))) == 2
