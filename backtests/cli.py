@@ -199,6 +199,11 @@ def _cmd_events(args: argparse.Namespace) -> int:
         return _write_events(ev, n_arts, args.output)
     if not args.articles:
         raise ConfigError("newsbt events: give article files, folders, globs or feed URLs, or --store PATH")
+    if getattr(args, "source", None) not in (None, "text"):
+        raise ConfigError(
+            f"newsbt events: --source {args.source} reads the GKG codes kept in an article store: use it with "
+            "--store PATH (article files are tagged by the theme book's text rules)"
+        )
     # one read over every path, folder and glob (quoted or not): one dedup, one ledger
     arts, rej = signals.read_articles(list(args.articles), errors="collect", **read_kwargs(args))
     report_rejects(arts, rej, args.output)

@@ -178,6 +178,11 @@ def _check_choices_and_ranges(cfg: dict, origin: str) -> None:
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             want = f">= {lo}" if hi is None else f"between {lo} and {hi}"
             raise ConfigError(f"{origin}: [{sec}].{key} = {v!r} is out of range; it must be {want}")
+    if cfg["themes"]["source"] != "text" and not cfg["articles"].get("store"):
+        raise ConfigError(
+            f"{origin}: [themes].source = {cfg['themes']['source']!r} reads the GKG codes kept in an article "
+            "store; set [articles].store, or leave source = 'text' for article files"
+        )
     if cfg["market"]["source"] == "files" and not cfg["market"]["files"]:
         raise ConfigError(
             f"{origin}: [market].source = 'files' needs [market].files (a CSV/Parquet path, or a table "

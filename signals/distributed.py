@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from signals._gkg_themes import GkgRule, as_gkg_rules, gkg_rules_from_book, tag_gkg
-from signals.errors import ConfigError
+from signals.errors import ConfigError, InputNotFoundError
 from signals.events import EVENT_COLUMNS, extract_events
 from signals.sentiment import score_sentiment
 from signals.store import STORE_SCHEMA, ArticleStore, _bounds, _to_pandas
@@ -417,6 +417,11 @@ def events_from_store(
     if lexicon not in ("vader", "vader+finance"):
         raise ConfigError(f"lexicon={lexicon!r}: use 'vader' or 'vader+finance' on the store")
     st = store if isinstance(store, ArticleStore) else ArticleStore(store)
+    if not st.articles_dir.is_dir():
+        raise InputNotFoundError(
+            f"{st.path}: no article store here (no articles/ folder); check the path, or fill the store "
+            "first (`newsbt ingest CONFIG`, or ArticleStore(path).add(articles))"
+        )
     book = _resolve_book(themes)
     gap_td = pd.Timedelta(gap)
     opts = _store_options(lexicon, book, gap_td, min_articles, only, gkg_map, source)

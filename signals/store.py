@@ -202,7 +202,7 @@ class ArticleStore:
     """
 
     def __init__(self, path: str | Path, *, lock_timeout: float = 0.0) -> None:
-        self.path = Path(path).expanduser()
+        self.path = Path(path).expanduser().absolute()  # Dask workers may run in another folder
         self.lock_timeout = float(lock_timeout)
         self._lock = None
         self._depth = 0

@@ -324,3 +324,19 @@ def test_partition_cache_keyed_by_every_book_setting(tmp_path):
     b_fresh = signals.events_from_store(store, themes=changed, cache=False)
     pd.testing.assert_frame_equal(b_cached, b_fresh, check_exact=True)
     assert (b_fresh["stance"].fillna(0) == 0).all() and not (a["stance"].fillna(0) == 0).all()
+
+
+def test_a_missing_store_or_gkg_source_without_a_store_is_an_error(tmp_path, monkeypatch, capsys):
+    """A typo in the store path is an error naming it, not an empty events table; --source gkg
+    without --store (or [themes] source without [articles] store) is refused, not ignored; a relative
+    store path is made absolute (Dask workers may start in another folder). Found by review."""
+    with pytest.raises(signals.InputNotFoundError, match="no article store here"):
+        signals.events_from_store(tmp_path / "nonexistent")
+    assert main(["events", "--store", str(tmp_path / "nonexistent")]) == 2
+    assert "no article store here" in capsys.readouterr().err
+    f = tmp_path / "a.csv"
+    pd.DataFrame({"published": ["2025-05-02T01:00Z"], "title": ["Yen jumps"], "url": ["https://x/1"]}).to_csv(f)
+    assert main(["events", str(f), "--source", "gkg"]) == 2
+    assert "--store" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert ArticleStore("rel").path == tmp_path / "rel"
