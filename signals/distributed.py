@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -174,6 +175,35 @@ def _run_part(
     part: _Part, book: ThemeBook, opts: dict, cache: bool
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """:func:`_compute_part` through the per-partition cache (a missing or unwritable cache is skipped)."""
+    for attempt in range(5):
+        try:
+            return _run_part_once(_live(part), book, opts, cache)
+        except FileNotFoundError:  # a compaction replaced a listed file meanwhile: list again
+            if attempt == 4 or all(os.path.exists(f) for f in part.files):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_listing(fn: Callable[[], Any], attempts: int = 5) -> Any:
+    """``fn()`` again when a file it listed was removed by a compaction meanwhile."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except FileNotFoundError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _live(part: _Part) -> _Part:
+    """``part`` with today's files when a compaction has replaced some since the plan (same rows)."""
+    if all(os.path.exists(f) for f in part.files):
+        return part
+    files = tuple(str(f) for f in ArticleStore(part.store).files(part.lo, part.hi))
+    return _Part(part.store, part.lo, part.hi, files)
+
+
+def _run_part_once(part: _Part, book: ThemeBook, opts: dict, cache: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     f = Path(part.store) / "_cache" / "signals" / f"{_part_key(part, {**opts, 'book': _book_key(book)})}.pkl"
     if cache and f.exists():
         try:
@@ -426,7 +456,7 @@ def events_from_store(
     gap_td = pd.Timedelta(gap)
     opts = _store_options(lexicon, book, gap_td, min_articles, only, gkg_map, source)
     lo, hi = _bounds(start, end)
-    parts = _plan(st, lo, hi, partition, int(target_rows))
+    parts = _retry_listing(lambda: _plan(st, lo, hi, partition, int(target_rows)))
     if engine == "auto":
         n = st.count(lo, hi) if parts else 0
         engine = "dask" if n > AUTO_DASK_ROWS or client is not None else "pandas"

@@ -26,7 +26,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -605,13 +605,29 @@ class ArticleStore:
         """
         import duckdb
 
-        con = self._connect(self.files())
         try:
-            return con.sql(sql, params=params or None).to_arrow_table().to_pandas()
+            return self._over_files(None, None, lambda con: con.sql(sql, params=params or None).to_arrow_table()).to_pandas()
         except duckdb.Error as exc:
             raise InputFormatError(f"store query failed: {exc}") from None
-        finally:
-            con.close()
+
+    def _over_files(self, lo, hi, run: Callable):
+        """``run(con)`` over a view of the live part files of ``[lo, hi)``; when a compaction removes a
+        listed file meanwhile (readers are never blocked), the files are listed again."""
+        import duckdb
+
+        for attempt in range(5):
+            files = self.files(lo, hi)
+            con = None
+            try:
+                con = self._connect(files)
+                return run(con)
+            except duckdb.Error:  # IO errors come under several classes; a vanished file is the test
+                if attempt == 4 or all(f.exists() for f in files):
+                    raise
+            finally:
+                if con is not None:
+                    con.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def articles(
         self,
@@ -651,29 +667,16 @@ class ArticleStore:
             )
         where, params = _where(lo, hi, sources)
         sel = ", ".join(f'"{c}"' for c in cols)
-        con = self._connect(self.files(lo, hi))
-        try:
-            tab = con.sql(
-                f"SELECT {sel} FROM articles WHERE {' AND '.join(where)} ORDER BY published, article_id",
-                params=params or None,
-            ).to_arrow_table()
-        finally:
-            con.close()
+        sql = f"SELECT {sel} FROM articles WHERE {' AND '.join(where)} ORDER BY published, article_id"
+        tab = self._over_files(lo, hi, lambda con: con.sql(sql, params=params or None).to_arrow_table())
         return _to_pandas(tab)
 
     def count(self, start: Any = None, end: Any = None, *, sources: list[str] | None = None) -> int:
         """Number of articles published in ``[start, end)`` (bounds as :meth:`articles`)."""
         lo, hi = _bounds(start, end)
         where, params = _where(lo, hi, sources)
-        con = self._connect(self.files(lo, hi))
-        try:
-            return int(
-                con.sql(
-                    f"SELECT count(*) FROM articles WHERE {' AND '.join(where)}", params=params or None
-                ).fetchall()[0][0]
-            )
-        finally:
-            con.close()
+        sql = f"SELECT count(*) FROM articles WHERE {' AND '.join(where)}"
+        return int(self._over_files(lo, hi, lambda con: con.sql(sql, params=params or None).fetchall()[0][0]))
 
     def stats(self) -> pd.DataFrame:
         """Rows per UTC day and source (``date``, ``source_id``, ``rows``, ``future``), plus totals in attrs."""
