@@ -74,7 +74,6 @@ STORE_SCHEMA = pa.schema(
 STORE_COLUMNS = STORE_SCHEMA.names
 _STR_COLS = [f.name for f in STORE_SCHEMA if pa.types.is_string(f.type)]
 _TS_COLS = [f.name for f in STORE_SCHEMA if pa.types.is_timestamp(f.type)]
-_HEX16 = re.compile(r"^[0-9a-f]{16}$")
 #: a timestamp this far after the ingest clock is flagged ``future_timestamp`` (clock skew)
 FUTURE_TOLERANCE = pd.Timedelta(minutes=15)
 _SOURCE_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -139,16 +138,22 @@ def _utc_now() -> pd.Timestamp:
 
 
 def _ids_to_u64(ids: np.ndarray) -> np.ndarray:
-    """Article ids as uint64 keys: the 16 hex digits themselves (exact), else a 64-bit hash."""
+    """Article ids as uint64 keys, each on its own (never depending on the rest of the batch): a
+    lower-case 16-hex-digit id (what the readers make) is its own value, any other id a 64-bit hash."""
     if len(ids) == 0:
         return np.zeros(0, dtype=np.uint64)
-    joined = "".join(ids.tolist())
-    if len(joined) == 16 * len(ids) and all(_HEX16.match(x) for x in ids[:: max(1, len(ids) // 64)]):
-        try:
-            return np.frombuffer(bytes.fromhex(joined), dtype=">u8").astype(np.uint64)
-        except ValueError:
-            pass
-    return pd.util.hash_array(ids.astype(object))
+    ids = np.asarray(ids, dtype=object)
+    hexy = pd.Series(ids).str.fullmatch(r"[0-9a-f]{16}").fillna(False).to_numpy(dtype=bool)
+    out = np.empty(len(ids), dtype=np.uint64)
+    if hexy.any():
+        out[hexy] = np.frombuffer(bytes.fromhex("".join(ids[hexy].tolist())), dtype=">u8").astype(np.uint64)
+    if not hexy.all():
+        out[~hexy] = pd.util.hash_array(ids[~hexy])
+    return out
+
+
+#: version of the id keys in ``_index/`` (2: each id keyed on its own; older indexes are rebuilt)
+_KEY_VERSION = 2
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -320,7 +325,7 @@ class ArticleStore:
         idx = self.path / "_index" / f"date={day}.npz"
         if idx.exists():
             with contextlib.suppress(OSError, ValueError, KeyError), np.load(idx) as z:
-                if list(z["files"]) == parts:
+                if list(z["files"]) == parts and "version" in z.files and int(z["version"]) == _KEY_VERSION:
                     return z["ids"]
         ids = [pq.read_table(self._day_dir(day) / p, columns=["article_id"]).column(0) for p in parts]
         arr = np.sort(_ids_to_u64(np.concatenate([c.to_numpy(zero_copy_only=False) for c in ids])))
@@ -333,7 +338,7 @@ class ArticleStore:
 
         (self.path / "_index").mkdir(exist_ok=True)
         buf = io.BytesIO()
-        np.savez(buf, ids=ids, files=np.asarray(parts, dtype=str))
+        np.savez(buf, ids=ids, files=np.asarray(parts, dtype=str), version=np.asarray(_KEY_VERSION))
         _atomic_write_bytes(self.path / "_index" / f"date={day}.npz", buf.getvalue())
 
     def _load_index(self) -> dict[str, np.ndarray]:

@@ -342,3 +342,28 @@ def test_readers_list_again_when_a_compaction_removed_their_files(tmp_path, monk
             pd.testing.assert_frame_equal(out, ref_events, check_exact=True)
         else:
             assert sorted(out["article_id"]) == sorted(expected["article_id"])
+
+
+def test_ids_are_keyed_each_on_its_own(tmp_path):
+    """A day mixing reader ids (16 hex digits) with a user's own id keeps recognising the reader ids
+    after the day's index is rebuilt (compaction re-keyed the whole day by hash before review, so
+    81 stored rows were added again); upper- and lower-case ids are different ids."""
+    from signals.store import _ids_to_u64
+
+    a = np.array(["00000000000000ff", "my-own-id", "00000000000000FF"], dtype=object)
+    keys = _ids_to_u64(a)
+    assert keys[0] == 255 and len(set(keys.tolist())) == 3
+    np.testing.assert_array_equal(_ids_to_u64(a[:1]), keys[:1])  # the same key alone or in a batch
+    g = pd.DataFrame({
+        "article_id": [f"{i:016x}" for i in range(1, 9)],
+        "published": pd.date_range("2023-07-01 01:00", periods=8, freq="h", tz="UTC"),
+        "title": [f"story {i}" for i in range(8)], "url": [f"https://x/{i}" for i in range(8)],
+    })  # fmt: skip
+    st = ArticleStore(tmp_path / "s")
+    st.add(g, source_id="gdelt")
+    mine = g.iloc[:1].assign(article_id="my-own-id-1", url="https://x/mine")
+    assert st.add(mine, source_id="files").new == 1
+    st.compact()
+    again = st.add(g, source_id="gdelt")
+    assert (again.new, again.duplicates) == (0, 8)
+    assert len(st.articles()) == 9 and st.articles()["article_id"].is_unique
