@@ -105,7 +105,8 @@ def gkg_member(body: bytes, origin: str) -> bytes:
 def _utf8(data: bytes, origin: str, opts: ReadOptions) -> tuple[bytes, str]:
     """The bytes as UTF-8 and the encoding name ``decode_bytes`` would report (it is the
     fallback for anything that is not valid UTF-8, so the detection rules stay the same)."""
-    if opts.encoding is None:
+    # ISO-2022-JP is 7-bit, so also valid UTF-8: its escape sequences send it to the detection
+    if opts.encoding is None and b"\x1b$" not in data and b"\x1b(" not in data:
         buf = pa.py_buffer(data)
         offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
         arr = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, buf])

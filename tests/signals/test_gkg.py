@@ -158,3 +158,15 @@ def test_zip_member_crc_and_damage_are_errors(gkg_bytes):
     zipfile.ZipFile(empty, "w").close()
     with pytest.raises(InputFormatError, match="empty zip archive"):
         gkg_member(empty.getvalue(), "e.zip")
+
+
+def test_iso_2022_jp_file_is_decoded_as_before(gkg_bytes, tmp_path):
+    """ISO-2022-JP is 7-bit, so it also validates as UTF-8: its escape sequences send the file to
+    the detection the old reader used, and the title is Japanese text, not escape codes (review)."""
+    lines = [ln for ln in gkg_bytes.split(b"\n") if ln][:3]
+    jp = "日本語のニュース ".encode("iso2022_jp")
+    lines[0] = lines[0].replace(b"<PAGE_TITLE>", b"<PAGE_TITLE>" + jp)
+    f = tmp_path / "jp.gkg.csv"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    arts = _same(f)
+    assert arts["title"].iloc[0].startswith("日本語のニュース")
