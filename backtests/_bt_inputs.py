@@ -122,7 +122,7 @@ class _Directions:
         """Each event's stance (+1 escalation, 0 neutral/balanced, -1 de-escalation; NaN: none)."""
         if "stance" not in self.ev.columns:
             return np.full(len(self.ev), np.nan)
-        return pd.to_numeric(self.ev["stance"], errors="coerce").to_numpy(dtype=float)
+        return parse_stance(self.ev["stance"])
 
     def from_book(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """(book directions x event stance, why missing (per event), per-event flag: the theme's
@@ -263,3 +263,26 @@ def _skip_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # backtest
 # --------------------------------------------------------------------------------------------
+
+
+def parse_stance(col: pd.Series) -> np.ndarray:
+    """The events' ``stance`` column as floats: +1, 0, -1 or NaN (empty, None, NaN: no stance).
+
+    Raises
+    ------
+    InputFormatError
+        Any other value (a word such as ``"escalation"``, 0.5, ...), naming the rows and values:
+        never coerced to NaN (which would trade the event as if it had no stance).
+    """
+    raw = col.where(~col.map(lambda v: isinstance(v, str) and not v.strip()), np.nan)
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna().to_numpy() & ~num.isin([-1.0, 0.0, 1.0]).to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        vals = sorted({repr(v) for v in raw.to_numpy(dtype=object)[rows]})
+        raise InputFormatError(
+            f"events column 'stance': {int(bad.sum())} row(s) (e.g. rows {rows[:5].tolist()}) hold {', '.join(vals[:5])}; "
+            "accepted values: +1 (escalation), 0 (neutral), -1 (de-escalation) or NaN/empty (no stance). "
+            "Words such as 'escalation' belong in 'stance_kind'; map them to numbers in 'stance'"
+        )
+    return num.to_numpy(dtype=float)

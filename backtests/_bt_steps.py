@@ -284,7 +284,7 @@ def placebo_stats(book: pd.Series, placebo_df: pd.DataFrame) -> pd.Series:
     ours_t = float(book["total"])
     extra = {
         "placebo_draws": float(len(placebo_df)),
-        "placebo_sharpe_median": float(np.nanmedian(ps_)),
+        "placebo_sharpe_median": float(np.nanmedian(ps_)) if np.isfinite(ps_).any() else np.nan,
         "placebo_sharpe_pctile": float(np.mean(ps_ < ours)) if np.isfinite(ours) else np.nan,
         "placebo_pvalue": float((1 + np.sum(ps_ >= ours)) / (1 + len(ps_))) if np.isfinite(ours) else np.nan,
         "placebo_total_pctile": float(np.mean(pt_ < ours_t)),

@@ -7,7 +7,11 @@ Units
   same unit); yield bp and FX bp are never added together.
 * ``risk_total``: every series' daily P&L divided by its **estimation-window daily volatility**
   (sd, ddof 1, of its daily changes over the sessions ``estimation`` = (-120, -11) relative to
-  its first entry), then added: a position of 1 in any series risks one daily sd. Unit: ``vol``.
+  its first entry; never data after it), then added: a position of 1 in any series risks one
+  daily sd. Unit: ``vol``. A traded series with fewer than :data:`MIN_VOL_OBS` changes in that
+  window, or a zero sd, has no risk unit: a NewsbtWarning names it, and it is left out of
+  ``risk_total`` (and the placebo's risk-unit book) and of its risk-unit bet statistics (the
+  ``note`` column of ``stats_units`` lists it), never counted as a 0-P&L bet.
 * ``ccy_total`` (only when the user gives ``dv01`` and/or ``fx_notional``): yield P&L x DV01
   (currency per bp of yield per unit position) plus FX/price P&L x notional / 1e4 (currency per
   unit position; first-order P&L of a log return), then added. Unit: the ``currency`` label.
@@ -23,11 +27,16 @@ placebo applies the same weights, from the real trades, to every draw).
 Netting and distinct bets
 -------------------------
 Trades in one series entered on the same session and closed on the same session are netted
-(signed sizes added) before costs: a long and a short USD/JPY on the same day is no position
-and costs nothing; the netted leg's cost is the legs' costs x |net size| / sum of sizes. A
-**bet** is all netted legs of one kind entered on one session (the 2y/10y/30y legs of one event
-are one yield bet, not three). Per-bet statistics (``n_bets``, ``hit_rate``, ``mean_bet``,
-``t_bet`` = mean / (sd / sqrt(N))) use each bet's net P&L (kind unit; risk units for the total).
+(signed sizes added) before costs (:func:`net_legs`): a long and a short USD/JPY on the same day
+is no position and costs nothing. A **bet** is one event (``event_id``) per kind -- the
+2y/10y/30y legs of one event are one yield bet, whichever close each leg enters on, and two
+unrelated events on one day are two bets -- and one event across kinds in the ``risk_total`` /
+``ccy_total`` rows. A bet's P&L is its trades' share of the positions actually held
+(:mod:`backtests._bt_bets`: after ``combine``, ``position_cap``, stops and netting), so the bets of
+a kind add up to the kind's P&L; an event fully netted against others is no bet (its trades still
+count in ``n_trades``, in every row). Per-bet statistics (``n_bets``, ``hit_rate_bets``,
+``mean_bet``, ``t_bet`` = mean / (sd / sqrt(N))) use each bet's net P&L (kind unit; risk units
+for the total); ``bt.stats``' ``hit_rate`` is per trade.
 The annualised Sharpe (252 days, over every day of the period, flat days count as 0) is shown
 beside ``exposure`` (share of days with a position after the close) and ``sharpe_exposed`` (over
 the days with a position at the previous close or at this one: the days that earn or pay).
@@ -35,6 +44,7 @@ the days with a position at the previous close or at this one: the days that ear
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from signals.errors import ConfigError
+from signals.errors import ConfigError, NewsbtWarning
 
 __all__ = [
     "BET_COLUMNS",
@@ -61,12 +71,16 @@ __all__ = [
 ]
 
 ESTIMATION = (-120, -11)
+#: fewest daily changes in a series' estimation window for a risk unit (else NaN and a warning)
+MIN_VOL_OBS = 20
 ANNUALISATION = 252
 UNITS = {"yield": "bp of yield", "fx": "bp (log return)", "price": "bp (log return)", "vol": "vol units"}
 BET_COLUMNS = [
-    "kind", "entry", "n_legs", "n_trades", "size", "gross", "cost", "net", "net_vol", "net_ccy", "event_ids",
+    "kind", "event_id", "entry", "n_legs", "n_trades", "size", "gross", "cost", "net", "net_vol", "net_ccy",
 ]  # fmt: skip
 KIND_PREFIX = "kind:"  # per-kind columns of bt.pnl / gross / costs / stats, e.g. "kind:yield"
+#: the book's figure in words (the summary and the report's verdict)
+BOOK_WORDS = {"risk_total": "risk-unit total", "ccy_total": "currency total", "total": "bp total"}
 SCALING = {
     "total": "none: every traded series is of one kind, so bp add up",
     "risk_total": "each series' P&L / its estimation-window daily sd (vol units), then added",
@@ -226,31 +240,56 @@ def book_spec(
 
 
 def vol_units(changes: pd.DataFrame, trades: pd.DataFrame, estimation=ESTIMATION) -> pd.Series:
-    """Per series: sd (ddof 1) of daily changes over ``estimation`` sessions before its first entry
-    (NaN for a series without trades or with a zero sd)."""
+    """Per series: sd (ddof 1) of its daily changes over the ``estimation`` sessions before its
+    first entry (bp per daily sd); only data before the entry is ever used.
+
+    NaN for a series without trades, and -- with a :class:`~signals.errors.NewsbtWarning` naming
+    the series -- for a traded series whose window holds fewer than :data:`MIN_VOL_OBS` daily
+    changes (the market data starts too late) or whose sd is zero (a constant series). Such a
+    series has no risk unit: it is left out of ``risk_total`` and of its bet statistics (see
+    :func:`units_stats`), never scored as a 0-P&L bet.
+    """
     out = {}
     first = trades.groupby("series", sort=False)["entry"].min() if len(trades) else pd.Series(dtype=object)
+    lo, hi = estimation
     for sid in changes.columns:  # loop over series (few), not trades
         col = changes[sid].dropna()
-        if str(sid) not in first.index or col.empty:
+        if str(sid) not in first.index:
             out[str(sid)] = np.nan
             continue
-        pos = int(np.searchsorted(col.index.to_numpy(), np.datetime64(pd.Timestamp(first[str(sid)]))))
-        win = col.iloc[max(pos + estimation[0], 0) : max(pos + estimation[1] + 1, 0)]
-        sd = float(win.std(ddof=1)) if len(win) > 2 else float(col.std(ddof=1))
+        entry = pd.Timestamp(first[str(sid)])
+        pos = int(np.searchsorted(col.index.to_numpy(), np.datetime64(entry)))
+        win = col.iloc[max(pos + lo, 0) : max(pos + hi + 1, 0)]
+        if len(win) < MIN_VOL_OBS:
+            warnings.warn(
+                f"backtest: series {sid!r} has {len(win)} daily changes in its risk-unit window (sessions "
+                f"{lo}..{hi} before its first entry on {entry.date()}); at least {MIN_VOL_OBS} are needed, "
+                f"so it has no risk unit (vol_unit NaN): it is left out of risk_total and of the risk-unit "
+                f"bet statistics. Fix: start the market data at least {-lo} sessions before the first entry",
+                NewsbtWarning,
+                stacklevel=4,
+            )
+            out[str(sid)] = np.nan
+            continue
+        sd = float(win.std(ddof=1))
         # a constant series has no risk unit (sd at rounding noise)
-        tiny = 1e-9 * max(1.0, float(np.abs(win).mean()) if len(win) else 1.0)
-        out[str(sid)] = sd if sd > tiny else np.nan
+        if not sd > 1e-9 * max(1.0, float(np.abs(win).mean())):
+            warnings.warn(
+                f"backtest: series {sid!r} did not move in its risk-unit window (sd of its {len(win)} daily "
+                f"changes over sessions {lo}..{hi} before {entry.date()} is 0), so it has no risk unit "
+                "(vol_unit NaN): it is left out of risk_total and of the risk-unit bet statistics",
+                NewsbtWarning,
+                stacklevel=4,
+            )
+            sd = np.nan
+        out[str(sid)] = sd
     return pd.Series(out, dtype=float)
 
 
-def _joined(codes: np.ndarray, ids: np.ndarray, *, union: bool = False) -> list[str]:
-    """Per group code 0..G-1 (every code present): its ``ids`` joined by commas, in row order, or
-    with ``union`` the sorted set of the comma-separated ids (one pass over plain lists)."""
+def _joined(codes: np.ndarray, ids: np.ndarray) -> list[str]:
+    """Per group code 0..G-1 (every code present): its ``ids`` joined by commas, in row order."""
     order = np.argsort(codes, kind="stable")
     parts = np.split(ids[order], np.flatnonzero(np.diff(codes[order])) + 1) if len(codes) else []
-    if union:
-        return [",".join(sorted(set(",".join(p).split(",")))) if len(p) > 1 else p[0] for p in parts]
     return [",".join(p) for p in parts]
 
 
@@ -288,30 +327,34 @@ def net_legs(trades: pd.DataFrame) -> pd.DataFrame:
     return legs.drop(columns="cost_raw")
 
 
-def _bets(legs: pd.DataFrame, spec: BookSpec) -> pd.DataFrame:
-    legs = legs[legs["net_size"].abs() > 1e-12].copy()
-    if legs.empty:
-        return pd.DataFrame(
-            {c: pd.Series(dtype=object if c in ("kind", "event_ids") else float) for c in BET_COLUMNS}
-        )
-    legs["kind"] = legs["series"].map(spec.kinds)
-    legs["net_vol"] = legs["net"] / legs["series"].map(spec.vol)
+def _legs(bt: Any, spec: BookSpec) -> pd.DataFrame:
+    """The trades with their shares of the book held (:func:`backtests._bt_bets.trade_shares`)
+    and those shares in risk units (``net_vol``, NaN without a risk unit) and currency."""
+    from backtests._bt_bets import trade_shares
+
+    t = bt.trades[["event_id", "series", "entry", "size"]].join(trade_shares(bt))
+    t["kind"] = t["series"].map(spec.kinds)
+    t["net_vol"] = t["net"] / t["series"].map(spec.vol).astype(float)
     scale = dict(zip(spec.vol.index, spec.scales, strict=True)) if spec.scales is not None else {}
-    legs["net_ccy"] = legs["net"] * legs["series"].map(scale).astype(float)
-    legs["abs_net"] = legs["net_size"].abs()
-    g = legs.groupby(["kind", "entry"], sort=True)
+    t["net_ccy"] = t["net"] * t["series"].map(scale).astype(float)
+    return t
+
+
+def _bets(t: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per ``keys`` group (e.g. kind x event) that held a position or carries P&L: a bet."""
+    if t.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("kind", "event_id") else float) for c in BET_COLUMNS})
+    g = t.groupby(keys, sort=True)
     b = g.agg(
-        n_legs=("series", "size"),
-        n_trades=("n_trades", "sum"),
-        size=("abs_net", "sum"),
-        gross=("gross", "sum"),
-        cost=("cost", "sum"),
-        net=("net", "sum"),
-        net_vol=("net_vol", "sum"),
-    )
+        entry=("entry", "min"), n_legs=("series", "nunique"), n_trades=("series", "size"), size=("size", "sum"),
+        gross=("gross", "sum"), cost=("cost", "sum"), net=("net", "sum"), held=("held", "any"),
+    )  # fmt: skip
+    b["net_vol"] = g["net_vol"].sum(min_count=1)  # NaN when no leg has a risk unit (never a 0 bet)
     b["net_ccy"] = g["net_ccy"].sum(min_count=1)  # NaN without currency scales
-    b["event_ids"] = _joined(g.ngroup().to_numpy(), legs["event_ids"].to_numpy(dtype=object), union=True)
-    return b.reset_index()[BET_COLUMNS]
+    b = b[b["held"] | (b["gross"] != 0) | (b["cost"] != 0)].reset_index()
+    if "kind" not in b:
+        b["kind"] = "all"
+    return b[BET_COLUMNS]
 
 
 def _daily(pnl: np.ndarray, exposed: np.ndarray) -> dict[str, float]:
@@ -340,7 +383,7 @@ def _per_bet(x: np.ndarray) -> dict[str, float]:
     sd = x.std(ddof=1) if n > 1 else np.nan
     return {
         "n_bets": float(n),
-        "hit_rate": float((x > 0).mean()) if n else np.nan,
+        "hit_rate_bets": float((x > 0).mean()) if n else np.nan,
         "mean_bet": float(x.mean()) if n else np.nan,
         "t_bet": float(x.mean() / (sd / np.sqrt(n))) if n > 1 and sd > 0 else np.nan,
     }
@@ -355,32 +398,33 @@ def units_stats(bt: Any, spec: BookSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
         Index: series ids, ``kind:<kind>``, ``risk_total`` and, with a currency scale,
         ``ccy_total``. Columns ``scope`` (series / kind / risk / ccy), ``kind``, ``unit``,
         ``total``, ``ann_return``, ``ann_vol``, ``sharpe``, ``exposure``, ``sharpe_exposed``,
-        ``n_days``, ``n_trades``, ``n_bets``, ``hit_rate``, ``mean_bet``, ``t_bet``, ``vol_unit``
-        (the series' daily sd used for risk units, its own unit), ``book`` (True on the book row).
+        ``n_days``, ``n_trades``, ``n_bets``, ``hit_rate_bets``, ``mean_bet``, ``t_bet``, ``vol_unit``
+        (the series' daily sd used for risk units, its own unit; NaN: no risk unit), ``note`` (on
+        ``risk_total``: the traded series left out for want of a risk unit), ``book`` (True on the
+        book row).
     bets : DataFrame
         :data:`BET_COLUMNS` (``net`` in the kind's unit, ``net_vol`` in risk units, ``net_ccy``
         in currency or NaN).
     """
     series = list(bt.positions.columns)
     kinds, vol = spec.kinds, spec.vol
-    legs = net_legs(bt.trades)
-    bets = _bets(legs, spec)
+    t = _legs(bt, spec)
+    bets = _bets(t, ["kind", "event_id"])
     pos = bt.positions[series].to_numpy() != 0
     pnl = bt.pnl[series].to_numpy(dtype=float)
     rows = {}
     for j, sid in enumerate(series):
         k = kinds[sid]
-        lg = legs[(legs["series"] == sid) & (legs["net_size"].abs() > 1e-12)]
+        mine = t[t["series"] == sid]
+        sb = _bets(mine, ["kind", "event_id"])
         r = {"scope": "series", "kind": k, "unit": UNITS.get(k, "bp"), **_daily(pnl[:, j], pos[:, j])}
-        r.update(
-            n_trades=float((bt.trades["series"] == sid).sum()), **_per_bet(lg["net"].to_numpy(dtype=float))
-        )
+        r.update(n_trades=float(len(mine)), **_per_bet(sb["net"].to_numpy(dtype=float)))
         rows[sid] = {**r, "vol_unit": vol[sid]}
     for k in sorted(set(kinds.values())):
         m = np.array([kinds[s] == k for s in series])
         b = bets[bets["kind"] == k]
         r = {"scope": "kind", "kind": k, "unit": UNITS.get(k, "bp"), **_daily(pnl[:, m].sum(axis=1), pos[:, m].any(axis=1))}  # fmt: skip
-        r.update(n_trades=float(b["n_trades"].sum()), **_per_bet(b["net"].to_numpy(dtype=float)))
+        r.update(n_trades=float((t["kind"] == k).sum()), **_per_bet(b["net"].to_numpy(dtype=float)))
         rows[f"{KIND_PREFIX}{k}"] = {**r, "vol_unit": np.nan}
     totals = [
         ("risk_total", "risk", UNITS["vol"], 1.0 / vol.reindex(series).to_numpy(dtype=float), "net_vol")
@@ -390,9 +434,18 @@ def units_stats(bt: Any, spec: BookSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     for name, scope, unit, w, col in totals:
         daily = np.nansum(pnl * w[None, :], axis=1) if len(series) else np.zeros(len(pnl))
         r = {"scope": scope, "kind": "all", "unit": unit, **_daily(daily, pos.any(axis=1))}
-        r.update(n_trades=float(len(bt.trades)), **_per_bet(bets[col].dropna().to_numpy(dtype=float)))
+        mine = t[t[col].notna()]  # the trades of series with a risk unit (or a currency scale)
+        eb = _bets(mine.drop(columns="kind"), ["event_id"])  # cross-asset: one bet per event
+        r.update(n_trades=float(len(mine)), **_per_bet(eb[col].to_numpy(dtype=float)))
         rows[name] = {**r, "vol_unit": np.nan}
     out = pd.DataFrame.from_dict(rows, orient="index")
+    out["note"] = ""
+    traded = set(bt.trades["series"]) if len(bt.trades) else set()
+    no_unit = [s for s in series if s in traded and not np.isfinite(vol.get(s, np.nan))]
+    if no_unit:
+        out.loc["risk_total", "note"] = (
+            f"left out (no risk unit: short or constant estimation window): {', '.join(no_unit)}"
+        )
     book_row = f"{KIND_PREFIX}{traded_kinds(kinds, bt.trades)[0]}" if spec.figure == "total" else spec.figure
     out["book"] = out.index == book_row
     return out, bets
@@ -418,13 +471,13 @@ def book_stats(bt: Any, spec: BookSpec, perf) -> pd.Series:
     """The book's headline (name: its figure): ``figure``, ``unit``, ``scaling``, ``total``,
     ``ann_return``, ``ann_vol``, ``sharpe``, ``sortino``, ``max_drawdown``, ``max_dd_days``,
     ``n_days`` (``perf`` = :func:`perf_stats` on the book's daily P&L), ``cost_total`` (book unit),
-    ``exposure``, ``sharpe_exposed``, ``n_trades`` and the per-bet ``n_bets``, ``hit_rate``,
+    ``exposure``, ``sharpe_exposed``, ``n_trades`` and the per-bet ``n_bets``, ``hit_rate_bets``,
     ``mean_bet``, ``t_bet`` of the book's row of ``stats_units``."""
     st = {k.removesuffix("_bp"): v for k, v in perf(bt.book_pnl.to_numpy()).items()}
     series = list(bt.positions.columns)
     cost = float((bt.costs[series].to_numpy(dtype=float) * spec.weights[None, :]).sum())
     row = bt.stats_units[bt.stats_units["book"]].iloc[0]
-    extra = {k: float(row[k]) for k in ("exposure", "sharpe_exposed", "n_trades", "n_bets", "hit_rate", "mean_bet", "t_bet")}  # fmt: skip
+    extra = {k: float(row[k]) for k in ("exposure", "sharpe_exposed", "n_trades", "n_bets", "hit_rate_bets", "mean_bet", "t_bet")}  # fmt: skip
     head = {"figure": spec.figure, "unit": spec.unit, "scaling": spec.scaling}
     return pd.Series({**head, **st, "cost_total": cost, **extra}, name=spec.figure, dtype=object)
 
@@ -451,8 +504,10 @@ def summary_lines(bt: Any) -> list[str]:
         lines.append(
             f"  {name:<12} total {r['total']:9.1f} {r['unit']:<16} Sharpe {r['sharpe']:5.2f} at exposure "
             f"{r['exposure']:.0%} (while exposed {r['sharpe_exposed']:5.2f}); {int(r['n_bets'])} distinct bets "
-            f"({int(r['n_trades'])} trades): hit {r['hit_rate']:.0%}, mean {r['mean_bet']:.2f}, t {r['t_bet']:.2f}"
+            f"({int(r['n_trades'])} trades): hit {r['hit_rate_bets']:.0%} of bets, mean {r['mean_bet']:.2f}, t {r['t_bet']:.2f}"
         )
+        if r.get("note"):
+            lines.append(f"  {'':<12} {r['note']}")
     return lines
 
 
@@ -476,8 +531,11 @@ def book_lines(bt: Any) -> list[str]:
         v = b.get(k, np.nan)
         lines.append(f"  {lab:<34} {'n/a' if pd.isna(v) else f.format(v)}")
     if "placebo_draws" in b.index:
-        lines.append(
-            f"  placebo ({int(b['placebo_draws'])} random-date runs, ranked on {b['figure']}): Sharpe above "
-            f"{b['placebo_sharpe_pctile']:.1%} of draws, one-sided p = {b['placebo_pvalue']:.3f}"
-        )
+        n = int(b["placebo_draws"])
+        lines += [  # the report's verdict quotes the first p (the total's rank), labelled the same way
+            f"  placebo p {b['placebo_total_pvalue']:.3f} for the {BOOK_WORDS.get(b['figure'], b['figure'])} (rank of its total net P&L "
+            f"among {n} random-date runs: above {b['placebo_total_pctile']:.1%} of draws; one-sided)",
+            f"  placebo p {b['placebo_pvalue']:.3f} for its Sharpe (above {b['placebo_sharpe_pctile']:.1%} of "
+            "the same draws; one-sided)",
+        ]
     return lines

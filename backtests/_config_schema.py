@@ -105,7 +105,8 @@ def _type_word(t: str) -> str:
 def _message(err: Mapping[str, Any]) -> str | None:
     from backtests import config
 
-    loc = [x for x in err["loc"] if not (isinstance(x, str) and ("[" in x or x.startswith(("function-", "str"))))]
+    union = ("function-", "str", "constrained-")  # pydantic's names of union members, not keys
+    loc = [x for x in err["loc"] if not (isinstance(x, str) and ("[" in x or x.startswith(union)))]
     typ, inp = err["type"], err.get("input")
     if not loc:
         return None
@@ -127,6 +128,9 @@ def _message(err: Mapping[str, Any]) -> str | None:
         want = f">= {lo}" if hi is None else f"<= {hi}" if lo is None else f"between {lo} and {hi}"
         return f"{where} = {inp!r} is out of range; it must be {want}"
     types, _, help_ = config.SCHEMA.get(sec, {}).get(key, (None, None, ""))
+    if typ == "greater_than":  # dv01 / fx_notional (or one entry of their table)
+        sub = "".join(f".{i}" for i in loc[2:] if isinstance(i, str))
+        return f"{where}{sub} = {inp!r} must be > {err['ctx']['gt']:g} ({help_})"
     word = _type_word(typ) if where != f"[{sec}].{key}" or types is None else f"a {config._type_name(types)}"
     return f"{where} must be {word}, got {type(inp).__name__} {inp!r} ({help_})"
 
@@ -137,9 +141,12 @@ def schema_errors(raw: Mapping[str, Any]) -> list[str]:
         _model().model_validate(dict(raw))
     except ValidationError as exc:
         out: dict[str, str] = {}  # first message per [section].key (a union reports each member)
-        for e in exc.errors(include_url=False):
+        # a value of the right type but out of range (dv01 = -1) explains itself better than the
+        # other union member's type error ("must be a number or dict")
+        errs = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "greater_than")
+        for e in errs:
             m = _message(e)
             if m:
-                out.setdefault(m.split(" ", 1)[0], m)
+                out.setdefault(".".join(m.split(" ", 1)[0].split(".")[:2]), m)
         return list(out.values())
     return []

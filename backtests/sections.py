@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from backtests import _bt_units
 from backtests import verdict as vd
 from backtests._labels import join_words, ordered, series_label, theme_label
 
@@ -93,7 +94,7 @@ def headline_of(study) -> pd.DataFrame | None:
 
 
 #: the book's figure in words (bt.book["figure"])
-_BOOK_WORDS = {"risk_total": "risk-unit total", "ccy_total": "currency total", "total": "bp total"}
+_BOOK_WORDS = _bt_units.BOOK_WORDS
 
 
 def _bt_verdict(bt, placebo_p) -> str | None:
@@ -105,7 +106,7 @@ def _bt_verdict(bt, placebo_p) -> str | None:
     parts = []
     for _, r in su[su["scope"] == "kind"].iterrows():
         parts.append(
-            f"{r['kind']} {r['total']:+.0f} {r['unit']} ({int(r['n_bets'])} bets, hit {r['hit_rate']:.0%}, "
+            f"{r['kind']} {r['total']:+.0f} {r['unit']} ({int(r['n_bets'])} bets, hit {r['hit_rate_bets']:.0%}, "
             f"t {r['t_bet']:.2f})"
         )
     risk = su[su["scope"] == "risk"]
@@ -120,9 +121,14 @@ def _bt_verdict(bt, placebo_p) -> str | None:
     # ranked a bp total, meaningful for one kind only
     if isinstance(book, pd.Series):
         what = _BOOK_WORDS.get(book["figure"], book["figure"])
-        plc = f"; placebo p {vd._p(placebo_p)} on the {what} (same rules on random dates)"
+        plc = (
+            f"; placebo p {vd._p(placebo_p)} for the {what} (rank of its total net P&L among the same "
+            "rules on random dates)"
+        )
     else:
-        plc = f"; placebo p {vd._p(placebo_p)} (same rules on random dates)" if len(parts) == 1 else ""
+        plc = (
+            f"; placebo p {vd._p(placebo_p)} for the total (same rules on random dates)" if len(parts) == 1 else ""
+        )
     return "Signal backtest, net of costs: " + "; ".join(parts) + tail + plc + "."
 
 

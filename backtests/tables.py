@@ -32,7 +32,7 @@ _BP = {
     "car", "caar", "aar", "ar", "se", "caar_se", "aar_se", "sigma", "change_bp", "mean", "alpha",
     "total_bp", "pnl_bp", "pnl", "cost_bp", "mean_bp", "max_drawdown_bp", "gross_bp", "net_bp",
 }  # fmt: skip
-_STAT = {"statistic", "t", "t_bet", "sharpe", "sharpe_exposed", "sortino", "beta", "hit_rate", "sentiment", "compound", "strength"}
+_STAT = {"statistic", "t", "t_bet", "sharpe", "sharpe_exposed", "sortino", "beta", "hit_rate", "hit_rate_bets", "sentiment", "compound", "strength"}
 _INT = {
     "n", "n_eff", "n_pos", "n_est", "n_missing", "n_days", "n_articles", "rel_day", "dof", "draw", "n_trades",
     "n_bets", "max_dd_days", "placebo_draws", "start", "end",

@@ -13,6 +13,13 @@ import pytest
 from backtests.market.spec import Market, SeriesSpec
 from backtests.strategy import Rule, backtest
 
+#: these tests use short markets (no 110-session window before the first entry); the risk-unit
+#: warning is tested in test_bt_units.py
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:backtest. series '[^']*' (has \d+ daily changes in|did not move in) its risk-unit window"
+)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -127,3 +134,22 @@ def test_auto_falls_back_to_book_times_stance(stance):
     ev = _events().iloc[[0]].assign(stance=stance)
     bt = backtest(_market(), ev, themes=Book(), placebo=0)  # no direction columns: auto -> book
     assert _dirs(bt)[("esc", "ust_10y")] == int(stance)
+
+
+@pytest.mark.parametrize("bad", ["escalation", 0.5, "up"])
+def test_a_stance_that_is_not_plus_one_zero_minus_one_or_nan_is_refused(bad):
+    from signals.errors import InputFormatError
+
+    ev = _events()
+    ev["stance"] = ev["stance"].astype(object)
+    ev.loc[1, "stance"] = bad  # one bad row among numbers: never coerced to NaN and traded as "no stance"
+    with pytest.raises(InputFormatError, match=r"'stance'.*rows \[1\].*" + repr(bad) + r".*\+1.*0.*-1.*NaN"):
+        backtest(_market(), ev, rule=Rule(direction="book"), themes=Book(), holding=2, placebo=0)
+
+
+def test_stance_accepts_numbers_as_text_and_empty_cells():
+    ev = _events()
+    ev["stance"] = ["1", "-1", "0", "1", ""]  # a CSV read as text: the same trades as the numbers
+    got = backtest(_market(), ev, rule=Rule(direction="book"), themes=Book(), holding=2, placebo=0)
+    want = backtest(_market(), _events(), rule=Rule(direction="book"), themes=Book(), holding=2, placebo=0)
+    pd.testing.assert_frame_equal(got.trades, want.trades)

@@ -37,6 +37,12 @@ def _market(seed=0, n=300):
     return Market(lv.round(6), specs)
 
 
+#: the risk-unit warning of a market that starts too late (tested below; expected elsewhere)
+SHORT = pytest.mark.filterwarnings(
+    r"ignore:backtest. series '[^']*' (has \d+ daily changes in|did not move in) its risk-unit window"
+)
+
+
 def _events(idx, rows):
     return pd.DataFrame(
         {
@@ -87,12 +93,13 @@ def test_per_kind_totals_risk_units_and_distinct_bets_by_hand():
     assert su.loc["risk_total", "total"] == pytest.approx(risk)
     # bets: the 2y and 10y legs of one event are one yield bet; three events -> 3 yield + 3 FX bets
     assert su.loc["kind:yield", "n_bets"] == 3 and su.loc["kind:yield", "n_trades"] == 6
-    assert su.loc["risk_total", "n_bets"] == 6
+    # cross-asset: one bet per event (its yield and FX legs together), in risk units
+    assert su.loc["risk_total", "n_bets"] == 3 and su.loc["risk_total", "n_trades"] == 9
     yb = bt.bets[bt.bets["kind"] == "yield"]["net"].to_numpy()
     want = bt.trades[bt.trades["series"] != "usdjpy"].groupby("event_id")["net_bp"].sum().to_numpy()
     np.testing.assert_allclose(np.sort(yb), np.sort(want))
     assert su.loc["kind:yield", "t_bet"] == pytest.approx(yb.mean() / (yb.std(ddof=1) / np.sqrt(3)))
-    assert su.loc["kind:yield", "hit_rate"] == pytest.approx((yb > 0).mean())
+    assert su.loc["kind:yield", "hit_rate_bets"] == pytest.approx((yb > 0).mean())
     # exposure stated beside the Sharpe; the summary never prints a bp total across kinds
     assert su.loc["kind:fx", "exposure"] == pytest.approx((bt.positions["usdjpy"] != 0).mean())
     text = bt.summary()
@@ -130,6 +137,7 @@ def _linear_market():
     return Market(lv, specs)
 
 
+@SHORT
 def test_dv01_and_fx_notional_give_a_currency_total_by_hand():
     m = _linear_market()
     ev = _events(m.levels.index, [("e1", 20, 1)])  # every series, long, 3 sessions, 0.5 bp per unit turnover
@@ -159,6 +167,7 @@ def test_dv01_and_fx_notional_give_a_currency_total_by_hand():
     assert bt2.book["total"] == pytest.approx(100 * (2 - 7) + 2900) and bt2.book["unit"] == "JPY"
 
 
+@SHORT
 def test_currency_scales_are_checked():
     from signals.errors import ConfigError
 
@@ -178,6 +187,7 @@ def test_currency_scales_are_checked():
     assert only_y.book["total"] == pytest.approx(20.0)
 
 
+@SHORT
 def test_total_column_only_when_one_kind_is_traded():
     m = _linear_market()
     idx = m.levels.index
@@ -301,6 +311,172 @@ def test_config_accepts_dv01_tables_and_refuses_bad_amounts():
         cfg["backtest"]["dv01"] == {"ust_10y": 850, "default": 400.0} and cfg["backtest"]["currency"] == "USD"
     )
     assert config.validate({"market": {"series": ["x"]}})["backtest"]["dv01"] is None
-    for bad in (-1.0, "850", {"ust_10y": 0}):
-        with pytest.raises(ConfigError, match=r"\[backtest\]\.dv01"):
+    for bad, msg in (
+        (-1.0, r"\[backtest\]\.dv01 = -1.0 must be > 0"),  # the range, not "must be a number or dict"
+        (-1, r"\[backtest\]\.dv01 = -1 must be > 0"),
+        ({"ust_10y": 0}, r"\[backtest\]\.dv01\.ust_10y = 0 must be > 0"),
+        ("850", r"\[backtest\]\.dv01 must be a number or dict, got str"),
+    ):
+        with pytest.raises(ConfigError, match=msg) as exc:
             config.validate({"market": {"series": ["x"]}, "backtest": {"dv01": bad}}, origin="c.toml")
+        assert "number or dict" not in str(exc.value) or isinstance(bad, str)
+    with pytest.raises(ConfigError, match=r"\[backtest\]\.fx_notional = 0 must be > 0"):
+        config.validate({"market": {"series": ["x"]}, "backtest": {"fx_notional": 0}})
+
+
+def _changes(m):
+    lv = m.levels
+    return pd.DataFrame(
+        {"ust_2y": lv["ust_2y"].diff() * 100, "ust_10y": lv["ust_10y"].diff() * 100,
+         "usdjpy": np.log(lv["usdjpy"]).diff() * 1e4}
+    ).iloc[1:]  # fmt: skip
+
+
+def test_risk_unit_uses_only_data_before_the_entry():
+    m = _market(seed=5)
+    idx = m.levels.index
+    ev = _events(idx, [("e1", 60, 1)])  # entry at day 60's close: changes of days 1..49 in the window
+    bt = backtest(m, ev, holding=3, placebo=0)
+    ch = _changes(m)
+    for sid in SPECS:
+        pos = ch.index.get_loc(bt.trades.loc[bt.trades["series"] == sid, "entry"].iloc[0])
+        want = ch[sid].iloc[max(pos - 120, 0) : pos - 10].std(ddof=1)  # changes -120..-11, clipped at the start
+        assert len(ch[sid].iloc[max(pos - 120, 0) : pos - 10]) == pos - 10
+        assert bt.stats_units.loc[sid, "vol_unit"] == pytest.approx(want)
+    # no look-ahead: scrambling every level after the window leaves the risk units unchanged
+    lv = m.levels.copy()
+    lv.iloc[52:] = lv.iloc[52:] * np.linspace(1.0, 1.5, len(lv) - 52)[:, None]
+    bt2 = backtest(Market(lv, m.specs), ev, holding=3, placebo=0)
+    pd.testing.assert_series_equal(bt2.stats_units.loc[list(SPECS), "vol_unit"], bt.stats_units.loc[list(SPECS), "vol_unit"])
+
+
+def test_short_window_gives_no_risk_unit_and_a_warning_never_the_full_sample():
+    from signals.errors import NewsbtWarning
+
+    m = _market(seed=6)
+    idx = m.levels.index
+    # entry at day 25's close; changes start at day 1: sessions -120..-11 hold days 1..14 = 14 changes (< 20)
+    ev = _events(idx, [("y", 25, 1, "ust_10y"), ("f", 200, -1, "usdjpy")])
+    with pytest.warns(NewsbtWarning, match=r"'ust_10y' has 14 daily changes.*start the market data") as rec:
+        bt = backtest(m, ev, holding=3, placebo=0)
+    assert [str(w.message) for w in rec if "usdjpy" in str(w.message)] == []
+    su = bt.stats_units
+    assert np.isnan(su.loc["ust_10y", "vol_unit"]) and np.isfinite(su.loc["usdjpy", "vol_unit"])
+    # left out of the risk-unit total, its bet statistics and the book; stated in the note
+    assert su.loc["risk_total", "total"] == pytest.approx(bt.pnl["usdjpy"].sum() / su.loc["usdjpy", "vol_unit"])
+    assert su.loc["risk_total", "n_bets"] == 1 and su.loc["risk_total", "n_trades"] == 1
+    assert "ust_10y" in su.loc["risk_total", "note"] and "ust_10y" in bt.summary()
+    assert bt.book["figure"] == "risk_total" and bt.book["total"] == pytest.approx(su.loc["risk_total", "total"])
+    # its bp statistics are unchanged: one yield bet in bp of yield
+    assert su.loc["kind:yield", "n_bets"] == 1
+    assert su.loc["kind:yield", "total"] == pytest.approx(bt.pnl["ust_10y"].sum())
+
+
+def test_constant_series_is_never_a_zero_pnl_loser():
+    from signals.errors import NewsbtWarning
+
+    m = _market(seed=7)
+    lv = m.levels.copy()
+    lv.loc[lv.index[:180], "ust_10y"] = 1.0  # pinned (e.g. under yield-curve control), then moves
+    m = Market(lv, m.specs)
+    ev = _events(m.levels.index, [("y", 150, 1, "ust_10y"), ("f", 150, 1, "usdjpy")])
+    with pytest.warns(NewsbtWarning, match=r"'ust_10y' did not move in its risk-unit window"):
+        bt = backtest(m, ev, holding=3, placebo=0)
+    su = bt.stats_units
+    assert np.isnan(su.loc["ust_10y", "vol_unit"])
+    # one bet (FX) in risk units, not two with a 0 loser
+    assert su.loc["risk_total", "n_bets"] == 1
+    assert su.loc["risk_total", "hit_rate_bets"] == float(bt.pnl["usdjpy"].sum() > 0)
+    assert bt.bets["net_vol"].notna().sum() == 1
+
+
+def _zigzag_market():
+    """Every series alternates two daily changes, so any 2 sessions add up to a known move: UST 10y
+    +1/+3 bp of yield (4 per 2 sessions), JGB 10y +2/+4 (6), USD/JPY +10/+30 bp of log return (40)."""
+    idx = pd.bdate_range("2024-01-01", periods=200)
+    alt = np.where(np.arange(len(idx)) % 2 == 0, 1.0, 3.0)
+    alt[0] = 0.0
+    specs = dict(SPECS, jgb_10y=("yield", "percent", "Asia/Tokyo", dt.time(15, 0), "XTKS"))
+    lv = pd.DataFrame(
+        {"ust_10y": 4.0 + np.cumsum(alt) / 100, "jgb_10y": 1.0 + np.cumsum(alt + 1) / 100,
+         "usdjpy": 150 * np.exp(np.cumsum(alt * 10) / 1e4)}, index=idx,
+    )  # fmt: skip
+    return Market(lv, {c: SeriesSpec(c, c, *specs[c]) for c in lv.columns})
+
+
+def test_a_bet_is_one_event_per_kind_and_one_event_across_kinds():
+    m = _zigzag_market()
+    idx = m.levels.index
+    # "a" trades all series at 09:00 New York on Mon 29 Jul 2024: UST and USD/JPY enter that day,
+    # the JGB at the next Tokyo close (its close had passed); "b" and "c", unrelated, both buy the
+    # UST 10y on 26 Aug
+    ev = pd.concat([_events(idx, [("a", 150, 1)]), _events(idx, [("b", 170, 1, "ust_10y"), ("c", 170, 1, "ust_10y")])])
+    bt = backtest(m, ev.reset_index(drop=True), holding=2, cost_bp=0.0, placebo=0)
+    a = bt.trades[bt.trades["event_id"] == "a"].set_index("series")["entry"]
+    assert a["jgb_10y"] > a["ust_10y"]  # the legs of "a" enter on different closes
+    yb = bt.bets[bt.bets["kind"] == "yield"].set_index("event_id")
+    # one yield bet for "a" (UST 4 + JGB 6 bp), and "b", "c" are two bets (4 bp each, sharing the 2-unit position)
+    assert list(yb.index) == ["a", "b", "c"]
+    np.testing.assert_allclose(yb["net"], [10.0, 4.0, 4.0])
+    assert yb.loc["a", "n_legs"] == 2
+    su = bt.stats_units
+    assert su.loc["kind:yield", "n_bets"] == 3 and su.loc["kind:fx", "n_bets"] == 1
+    assert su.loc["kind:yield", "mean_bet"] == pytest.approx(6.0)
+    assert su.loc["kind:yield", "t_bet"] == pytest.approx(6.0 / (np.std([10, 4, 4], ddof=1) / np.sqrt(3)))
+    # across kinds: one bet per event: a = 4/sd + 6/sd + 40/(10 sd) with sd the sd of +1/+3 changes
+    vol = su["vol_unit"]
+    assert vol["ust_10y"] == pytest.approx(np.std([1.0, 3.0] * 55, ddof=1))
+    assert su.loc["risk_total", "n_bets"] == 3 and su.loc["risk_total", "n_trades"] == 5
+    want_a = 4 / vol["ust_10y"] + 6 / vol["jgb_10y"] + 40 / vol["usdjpy"]
+    assert su.loc["risk_total", "mean_bet"] == pytest.approx((want_a + 2 * 4 / vol["ust_10y"]) / 3)
+
+
+def test_fully_netted_trades_are_counted_alike_and_are_no_bet():
+    m = _market()
+    ev = _events(m.levels.index, [("long", 200, 1, "usdjpy"), ("short", 200, -1, "usdjpy"), ("y", 200, 1, "ust_2y")])
+    bt = backtest(m, ev, holding=3, cost_bp=0.5, placebo=0)
+    su = bt.stats_units
+    # every row counts every trade (netted ones too); bets exclude the netted pair
+    assert su.loc["usdjpy", "n_trades"] == su.loc["kind:fx", "n_trades"] == 2
+    assert su.loc["risk_total", "n_trades"] == 3
+    assert su.loc["usdjpy", "n_bets"] == su.loc["kind:fx", "n_bets"] == 0
+    assert su.loc["risk_total", "n_bets"] == 1 and list(bt.bets["event_id"]) == ["y"]
+    assert "hit_rate" in bt.stats.index and "hit_rate_bets" in su.columns and "hit_rate" not in su.columns
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(130, 290), st.sampled_from([1, -1]), st.sampled_from(list(SPECS))),
+             min_size=1, max_size=8),
+    st.sampled_from(["sum", "max", "last"]), st.sampled_from([None, 1.0]), st.sampled_from([None, 8.0]),
+    st.integers(1, 6),
+)  # fmt: skip
+def test_bets_add_up_to_the_pnl_held(rows, combine, cap, stop, holding):
+    m = _MARKET
+    ev = _events(m.levels.index, [(f"e{i}", r, d, s) for i, (r, d, s) in enumerate(rows)])
+    bt = backtest(m, ev, holding=holding, cost_bp=0.5, placebo=0, combine=combine, position_cap=cap, stop_loss_bp=stop)
+    su = bt.stats_units
+    for k in ("yield", "fx"):
+        assert bt.bets.loc[bt.bets["kind"] == k, "net"].sum() == pytest.approx(bt.pnl[f"kind:{k}"].sum(), abs=1e-8)
+        n = su.loc[f"kind:{k}", "n_bets"]
+        got = su.loc[f"kind:{k}", "mean_bet"] * n if n else 0.0
+        assert got == pytest.approx(su.loc[f"kind:{k}", "total"], abs=1e-8)
+    for s in SPECS:
+        n = su.loc[s, "n_bets"]
+        assert (su.loc[s, "mean_bet"] * n if n else 0.0) == pytest.approx(bt.pnl[s].sum(), abs=1e-8)
+    n = su.loc["risk_total", "n_bets"]
+    assert (su.loc["risk_total", "mean_bet"] * n if n else 0.0) == pytest.approx(su.loc["risk_total", "total"], abs=1e-8)
+
+
+@pytest.mark.parametrize(("combine", "want"), [("sum", {"L": 4.0, "S": -4.0}), ("last", {"L": 4.0, "S": -8.0})])
+def test_bets_share_the_position_held(combine, want):
+    m = _zigzag_market()  # UST 10y changes: +3 on odd days, +1 on even days
+    # long at the close of day 150 for 4 sessions (days 151-154), short at day 152 for 4 (153-156)
+    ev = _events(m.levels.index, [("L", 150, 1, "ust_10y"), ("S", 152, -1, "ust_10y")])
+    bt = backtest(m, ev, holding=4, cost_bp=0.0, placebo=0, combine=combine)
+    # sum: days 151-152 long (+3+1: L's), 153-154 flat (netted: nothing to share; their own P&L
+    # +-4 cancels), 155-156 short (-3-1: S's); last: from day 153 the short is the position, so
+    # the overlap (-3-1) is the short's too
+    got = bt.bets.set_index("event_id")["net"].to_dict()
+    assert got == pytest.approx(want)
+    assert sum(want.values()) == pytest.approx(bt.pnl["ust_10y"].sum())

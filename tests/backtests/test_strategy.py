@@ -20,6 +20,13 @@ from backtests.market.spec import Market, SeriesSpec
 from backtests.strategy import BacktestResult, Rule, backtest, default_sessions, perf_stats, simulate
 from signals.errors import ConfigError, InputFormatError, UnknownSeriesError
 
+#: these tests use short markets (no 110-session window before the first entry); the risk-unit
+#: warning is tested in test_bt_units.py
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:backtest. series '[^']*' (has \d+ daily changes in|did not move in) its risk-unit window"
+)
+
+
 HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ------------------------------------------------------------------------------------------------

@@ -174,7 +174,7 @@ def test_backtest_verdict_never_adds_yield_bp_to_fx_bp():
 
     def row(scope, kind, unit, total, n_bets, hit, t, sharpe=0.5, exposure=0.1):
         return {"scope": scope, "kind": kind, "unit": unit, "total": total, "n_bets": n_bets,
-                "hit_rate": hit, "t_bet": t, "sharpe": sharpe, "exposure": exposure}  # fmt: skip
+                "hit_rate_bets": hit, "t_bet": t, "sharpe": sharpe, "exposure": exposure}  # fmt: skip
 
     two = pd.DataFrame([
         row("series", "yield", "bp of yield", -100.0, 9, 0.2, -1.0),
@@ -198,18 +198,48 @@ def test_backtest_verdict_ranks_the_placebo_on_the_book():
     from backtests.sections import _bt_verdict
 
     rows = [
-        {"scope": "kind", "kind": "yield", "unit": "bp of yield", "total": -205.0, "n_bets": 16, "hit_rate": 0.25,
+        {"scope": "kind", "kind": "yield", "unit": "bp of yield", "total": -205.0, "n_bets": 16, "hit_rate_bets": 0.25,
          "t_bet": -2.06, "sharpe": 0.1, "exposure": 0.1},
-        {"scope": "kind", "kind": "fx", "unit": "bp (log return)", "total": 1069.0, "n_bets": 17, "hit_rate": 0.71,
+        {"scope": "kind", "kind": "fx", "unit": "bp (log return)", "total": 1069.0, "n_bets": 17, "hit_rate_bets": 0.71,
          "t_bet": 1.65, "sharpe": 0.4, "exposure": 0.1},
-        {"scope": "risk", "kind": "all", "unit": "vol units", "total": -31.1, "n_bets": 33, "hit_rate": 0.48,
+        {"scope": "risk", "kind": "all", "unit": "vol units", "total": -31.1, "n_bets": 33, "hit_rate_bets": 0.48,
          "t_bet": -0.92, "sharpe": -0.64, "exposure": 0.09},
     ]  # fmt: skip
     su = pd.DataFrame(rows)
     risk = pd.Series({"figure": "risk_total", "unit": "vol units", "total": -31.1})
     text = _bt_verdict(SimpleNamespace(stats_units=su, book=risk), 0.144)
-    assert "placebo p 0.144 on the risk-unit total" in text and "+864" not in text
+    assert "placebo p 0.144 for the risk-unit total (rank of its total net P&L" in text and "+864" not in text
     ccy = pd.Series({"figure": "ccy_total", "unit": "USD", "total": 45874.2})
     text = _bt_verdict(SimpleNamespace(stats_units=su, book=ccy), 0.2)
     assert "in USD (DV01 / notional): +45,874" in text
-    assert "placebo p 0.2" in text and "on the currency total" in text
+    assert "placebo p 0.2" in text and "for the currency total" in text
+
+
+def test_verdict_and_summary_quote_the_same_labelled_placebo_p():
+    import datetime as dt
+
+    from backtests.market.spec import Market, SeriesSpec
+    from backtests.report import portfolio_stats
+    from backtests.sections import _bt_verdict
+    from backtests.strategy import backtest
+
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2024-01-01", periods=260)
+    lv = pd.DataFrame({"ust_10y": 4 + np.cumsum(rng.normal(0, 0.05, 260)),
+                       "usdjpy": 150 * np.exp(np.cumsum(rng.normal(0, 0.005, 260)))}, index=idx)  # fmt: skip
+    ny = ("America/New_York", dt.time(15, 30), "XNYS")
+    specs = {"ust_10y": SeriesSpec("ust_10y", "UST 10y", "yield", "percent", *ny),
+             "usdjpy": SeriesSpec("usdjpy", "USD/JPY", "fx", "JPY per USD", "America/New_York", dt.time(12, 0), "FX")}  # fmt: skip
+    ts = [pd.Timestamp(idx[d]).tz_localize("America/New_York") + pd.Timedelta(hours=9) for d in (150, 180, 210)]
+    ev = pd.DataFrame({"event_id": ["a", "b", "c"], "timestamp": ts, "direction": [1, -1, 1]})
+    bt = backtest(Market(lv, specs), ev, holding=3, placebo=19, seed=1)
+    p = bt.book["placebo_total_pvalue"]
+    want = f"placebo p {p:.3f} for the risk-unit total (rank of its total net P&L"
+    assert want in bt.summary()
+    line = _bt_verdict(bt, portfolio_stats(bt).get("placebo_total_pvalue"))
+    from backtests.verdict import _p
+
+    # the same p (the total's rank, not the Sharpe's) with the same label in both
+    assert f"placebo p {_p(p)} for the risk-unit total (rank of its total net P&L" in line
+    assert float(_p(p)) == pytest.approx(p, abs=5e-4)
+    assert f"placebo p {bt.book['placebo_pvalue']:.3f} for its Sharpe" in bt.summary()
