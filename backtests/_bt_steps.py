@@ -248,7 +248,9 @@ def placebo_draws(
     run: Callable, tr: TradeArrays, n_draws: int, seed: int, dates: pd.Index, perf: Callable, unit: str = "bp"
 ):
     """Step 6: the trades on random dates, ``n_draws`` times. Each traded event gets one date
-    drawn uniformly from the market's dates (its series keep their directions and sizes).
+    drawn uniformly from the market's dates (its series keep their directions and sizes); events
+    that share their day 0 move together (one news day stays one day: trades that offset on the
+    real day offset in every draw, so a netted book is not ranked against draws that pay its costs).
     ``run(rows)`` simulates the trades with entry rows ``rows`` and returns the book's daily net
     P&L (in the book's ``unit``: the same per-series weights as the real book) and the valid-trade
     mask. Returns (table: ``draw, sharpe, total, n_trades, unit``; date x draw: cumulative book
@@ -256,10 +258,15 @@ def placebo_draws(
     rows, paths, n_dates = [], {}, len(dates)
     if n_draws and tr.event.size and n_dates > 1:
         rng = np.random.default_rng(seed)
+        # one random date per day 0 shared by the events (their earliest day-0 row)
         uniq, inv = np.unique(tr.event, return_inverse=True)
+        ev_row = np.full(uniq.size, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(ev_row, inv, tr.row.astype(np.int64))
+        day0s, day_of_event = np.unique(ev_row, return_inverse=True)
+        trade_day = day_of_event[inv]
         for k in range(int(n_draws)):  # loop over draws, each one vectorised over all trades
-            draw = rng.integers(0, n_dates - 1, size=uniq.size)
-            daily, pvalid = run(draw[inv])
+            draw = rng.integers(0, n_dates - 1, size=day0s.size)
+            daily, pvalid = run(draw[trade_day])
             ps = perf(daily)
             rows.append(
                 {"draw": k, "sharpe": ps["sharpe"], "total": ps["total_bp"], "n_trades": int(pvalid.sum())}
