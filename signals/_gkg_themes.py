@@ -151,6 +151,9 @@ def gkg_scores(codes: Any, rules: dict[str, GkgRule]) -> dict[str, np.ndarray]:
     dictionary, idx = enc.dictionary, np.asarray(enc.indices)
     hit = _pattern_mask(dictionary, pats)[idx]  # keep only the codes that match some pattern
     idx, parent, k = idx[hit], parent[hit], len(cand)
+    # distinct codes per row: a code repeated in one row counts once
+    pair = np.unique(parent.astype(np.int64) * len(dictionary) + idx)
+    parent, idx = pair // len(dictionary), pair % len(dictionary)
 
     def present(p: list[str]) -> np.ndarray:  # per candidate row: number of matching codes
         return np.bincount(parent[_pattern_mask(dictionary, p)[idx]], minlength=k)
