@@ -342,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and signal backtests on JGB, UST and USD/JPY.",
         parents=[common],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Exit codes: 0 ok, 1 other error, 2 usage/config error, 3 data unavailable.\n\nExamples:\n  "
+        epilog="Exit codes: 0 ok, 1 other error, 2 usage/config error, 3 data unavailable, 4 article store busy.\n\nExamples:\n  "
         + "\n  ".join(EXAMPLES.values()),
     )
     p.add_argument("--version", action="version", version=f"newsbt {__version__}")
