@@ -504,11 +504,17 @@ def summary_lines(bt: Any) -> list[str]:
         lines.append(
             f"  {name:<12} total {r['total']:9.1f} {r['unit']:<16} Sharpe {r['sharpe']:5.2f} at exposure "
             f"{r['exposure']:.0%} (while exposed {r['sharpe_exposed']:5.2f}); {int(r['n_bets'])} distinct bets "
-            f"({int(r['n_trades'])} trades): hit {r['hit_rate_bets']:.0%} of bets, mean {r['mean_bet']:.2f}, t {r['t_bet']:.2f}"
+            f"({int(r['n_trades'])} trades): hit {fmt_num(r['hit_rate_bets'], '.0%')} of bets, "
+            f"mean {fmt_num(r['mean_bet'], '.2f')}, t {fmt_num(r['t_bet'], '.2f')}"
         )
         if r.get("note"):
             lines.append(f"  {'':<12} {r['note']}")
     return lines
+
+
+def fmt_num(v: Any, spec: str) -> str:
+    """``format(v, spec)``, or ``n/a`` for a missing figure (no bets: no hit rate, no t)."""
+    return "n/a" if v is None or pd.isna(v) else format(v, spec)
 
 
 def book_lines(bt: Any) -> list[str]:

@@ -106,8 +106,8 @@ def _bt_verdict(bt, placebo_p) -> str | None:
     parts = []
     for _, r in su[su["scope"] == "kind"].iterrows():
         parts.append(
-            f"{r['kind']} {r['total']:+.0f} {r['unit']} ({int(r['n_bets'])} bets, hit {r['hit_rate_bets']:.0%}, "
-            f"t {r['t_bet']:.2f})"
+            f"{r['kind']} {r['total']:+.0f} {r['unit']} ({int(r['n_bets'])} bets, "
+            f"hit {_bt_units.fmt_num(r['hit_rate_bets'], '.0%')}, t {_bt_units.fmt_num(r['t_bet'], '.2f')})"
         )
     risk = su[su["scope"] == "risk"]
     tail = ""

@@ -494,3 +494,10 @@ def test_placebo_moves_events_of_one_day_together():
     # events on different days still get their own dates
     ev2 = _events(m.levels.index, [("a", 150, 1, "usdjpy"), ("b", 200, -1, "usdjpy")])
     assert (backtest(m, ev2, holding=3, cost_bp=0.5, placebo=30, seed=3).placebo["total"] != 0).any()
+
+
+def test_summary_of_a_book_without_bets_says_n_a():
+    m = _market()
+    ev = _events(m.levels.index, [("long", 200, 1, "usdjpy"), ("short", 200, -1, "usdjpy")])
+    text = backtest(m, ev, holding=3, cost_bp=0.5, placebo=0).summary()
+    assert "0 distinct bets" in text and "hit n/a of bets" in text and "nan%" not in text
