@@ -8,7 +8,7 @@ from typing import Any
 
 from signals.errors import ConfigError
 
-__all__ = ["add_backtest_args", "add_ccy_args", "ccy_kwargs", "parse_amounts"]
+__all__ = ["add_backtest_args", "add_ccy_args", "ccy_kwargs", "parse_amounts", "run_kwargs"]
 
 
 def parse_amounts(values: list[str] | None, flag: str) -> float | dict[str, float] | None:
@@ -34,10 +34,22 @@ def parse_amounts(values: list[str] | None, flag: str) -> float | dict[str, floa
 
 
 def add_backtest_args(parser: Any) -> None:
-    """The ``newsbt backtest`` options ``--holding``, ``--cost-bp`` and :func:`add_ccy_args`."""
+    """The ``newsbt backtest`` options ``--holding``, ``--cost-bp``, ``--combine``,
+    ``--position-cap``, ``--placebo``, ``--seed`` (as :func:`backtests.backtest` and the config's
+    ``[backtest]`` keys) and :func:`add_ccy_args`."""
     parser.add_argument("--holding", type=int, default=5, help="holding period, trading days")
     parser.add_argument("--cost-bp", type=float, default=0.5, help="cost per unit turnover, bp")
+    parser.add_argument("--combine", choices=["sum", "max", "last"], default="sum",
+                        help="overlapping positions in one series: add, keep the largest, or the latest")  # fmt: skip
+    parser.add_argument("--position-cap", type=float, default=None, help="largest absolute position per series, units")
+    parser.add_argument("--placebo", type=int, default=200, help="placebo draws (same rules on random dates); 0 = none")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the placebo draws")
     add_ccy_args(parser)
+
+
+def run_kwargs(args: Any) -> dict[str, Any]:
+    """``combine``, ``position_cap``, ``placebo`` and ``seed`` for :func:`backtests.backtest`."""
+    return {"combine": args.combine, "position_cap": args.position_cap, "placebo": args.placebo, "seed": args.seed}
 
 
 def add_ccy_args(parser: Any) -> None:

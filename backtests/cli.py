@@ -273,6 +273,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     market = _load_market(args, start=args.start if args.start is not None else default_start(events))
     kw = _bt_cli.ccy_kwargs(args)  # --dv01 / --fx-notional: the book in currency (#18)
+    kw.update(_bt_cli.run_kwargs(args))  # --combine / --position-cap / --placebo / --seed, as the config
     bt = backtests.backtest(market, events, holding=args.holding, cost_bp=args.cost_bp, **kw)
     print(bt.summary())
     if args.out:

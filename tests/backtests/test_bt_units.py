@@ -501,3 +501,25 @@ def test_summary_of_a_book_without_bets_says_n_a():
     ev = _events(m.levels.index, [("long", 200, 1, "usdjpy"), ("short", 200, -1, "usdjpy")])
     text = backtest(m, ev, holding=3, cost_bp=0.5, placebo=0).summary()
     assert "0 distinct bets" in text and "hit n/a of bets" in text and "nan%" not in text
+
+
+def test_cli_backtest_passes_combine_cap_placebo_and_seed(tmp_path, capsys, monkeypatch):
+    """The CLI sets what the config and the API set (found by review: only the config could)."""
+    import backtests
+    from backtests.cli import main
+
+    seen = {}
+    real = backtests.backtest
+
+    def spy(*a, **k):
+        seen.update(k)
+        return real(*a, **k)
+
+    monkeypatch.setattr(backtests, "backtest", spy)
+    ev = tmp_path / "events.csv"
+    ev.write_text("event_id,theme,timestamp,direction\na,t,2025-04-02T20:30:00Z,1\nb,t,2025-04-09T17:00:00Z,-1\n")
+    args = ["backtest", "--events", str(ev), "--series", "ust_10y", "--source", "sample", "--combine", "max",
+            "--position-cap", "1", "--placebo", "0", "--seed", "3"]  # fmt: skip
+    assert main(args) == 0
+    assert (seen["combine"], seen["position_cap"], seen["placebo"], seen["seed"]) == ("max", 1.0, 0, 3)
+    assert main([*args[:-8], "--combine", "avg"]) == 2  # a choice outside sum/max/last: a usage error
