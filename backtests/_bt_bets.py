@@ -61,7 +61,7 @@ def trade_shares(bt: Any) -> pd.DataFrame:
     out = pd.DataFrame({"gross": np.zeros(len(tr)), "cost": 0.0, "held": False}, index=tr.index)
     if tr.empty:
         return out.assign(net=0.0)
-    sidx = np.array([series.index(s) for s in tr["series"]])
+    sidx = pd.Index(series).get_indexer(tr["series"])  # one hashed lookup, not a list search per trade
     pos = bt.positions[series].to_numpy(dtype=float)
     T, S = pos.shape
     prev = np.vstack([np.zeros((1, S)), pos[:-1]])
