@@ -140,8 +140,8 @@ def _gap(n: int, scope: str) -> str:
 def rule_regex(rule: Rule, factor=None, compiler=re.compile) -> re.Pattern:
     """The compiled proximity regex of a rule (subject, bounded gap, movement; both orders for any).
 
-    The subject is captured as group ``s0`` (subject first) or ``s1`` (movement first), so that
-    negation can be scoped on it. ``factor``: optional function turning a list of alternatives
+    The subject is captured as group ``s0`` (subject first) or ``s1`` (movement first), the
+    movement as ``m0`` / ``m1``, so that negation can be scoped on them. ``factor``: optional function turning a list of alternatives
     into an equivalent, faster alternation (the theme book's trie factoring); ``compiler``: the
     compiling function (the theme book passes its on-disk regex cache)."""
     f = factor or (lambda alts: "|".join(alts))
@@ -154,9 +154,9 @@ def rule_regex(rule: Rule, factor=None, compiler=re.compile) -> re.Pattern:
     gap = _gap(rule.within, rule.scope)
     alts = []
     if rule.order in ("any", "subject_first"):
-        alts.append(rf"(?P<s0>{s}){gap}{m}")
+        alts.append(rf"(?P<s0>{s}){gap}(?P<m0>{m})")
     if rule.order in ("any", "move_first"):
-        alts.append(rf"{m}{gap}(?P<s1>{s})")
+        alts.append(rf"(?P<m1>{m}){gap}(?P<s1>{s})")
     return compiler("|".join(f"(?:{a})" for a in alts))
 
 
@@ -191,6 +191,7 @@ def negation_cue(
     clause: tuple[int, int],
     neg: tuple[re.Pattern, ...],
     window: int,
+    move: tuple[int, int] | None = None,
 ) -> str:
     """The negation cue scoping over a rule match, or "".
 
@@ -198,20 +199,26 @@ def negation_cue(
     clause) or between a leading subject and its movement ("tariffs will not be raised"), with
     no *blocking* verb between it and the trigger ("did not support Japan's intervention" does
     not deny an intervention); or when a denial follows the match ("intervention ruled out").
-    An affirming double negation ("not ruling out", "won't hesitate") cancels it."""
+    An affirming double negation ("not ruling out", "won't hesitate") cancels it. The rule's own
+    movement words (``move``: its span) are never a cue for it: "holds off on new tariffs" is a
+    de-escalation rule's match, not the negation of one."""
     before, after, affirm, block = neg
-    (sa, sb), (a, b), (lo, hi) = subj, span, clause
-    toks = list(_TOKEN_RE.finditer(text, lo, sa))
+    (sa, sb), (_a, b), (lo, hi) = subj, span, clause
+    ma, mb = move if move is not None else (b, b)
+    first = min(sa, ma)  # the window stands before the match's first part
+    toks = list(_TOKEN_RE.finditer(text, lo, first))
     z0 = toks[-window].start() if len(toks) >= window else lo
     while z0 > lo and not text[z0 - 1].isspace():  # whole words: "won't" is one cue, not "t"
         z0 -= 1
-    zones = [(z0, sa)]
-    if sa == a and sb < b:  # subject first: the gap before the movement
-        zones.append((sb, b))
+    zones = [(z0, first)]
+    if sb <= ma:  # subject first: the gap before the movement
+        zones.append((sb, ma))
+    elif mb <= sa:  # movement first: the gap before the subject
+        zones.append((mb, sa))
+    if affirm.search(text, z0, b):  # "don't reflect fundamentals" spans cue and movement
+        return ""
     for z0, z1 in zones:
         seg = text[z0:z1]
-        if affirm.search(seg):
-            return ""
         for m in before.finditer(seg):
             if not block.search(seg, m.end()):
                 return m.group(0)
@@ -244,7 +251,9 @@ def find_rule(
             lo, hi = clause_bounds(text, a, b, "sentence" if rule.scope == "sentence" else "clause")
         if unless is not None and unless.search(text, lo, hi):
             continue
-        cue = negation_cue(text, mm.span(g), (a, b), (lo, hi), neg, window) if need_neg else ""
+        mg = "m0" if g == "s0" else "m1"
+        mv = mm.span(mg) if mm.groupdict().get(mg) is not None else None
+        cue = negation_cue(text, mm.span(g), (a, b), (lo, hi), neg, window, mv) if need_neg else ""
         return a, b, (-rule.stance if cue else rule.stance), cue
     return None
 

@@ -214,6 +214,30 @@ def _wrap(p: str) -> str:
     return rf"(?<!\w)(?:{p})(?!\w)"
 
 
+_META = set(".^$*+?{}[]()|\\")
+
+
+def _literal_prefix(a: str) -> str:
+    """The literal characters every match of the alternative ``a`` starts with ("" if unknown):
+    plain characters and escaped punctuation up to the first other regex construct; a literal
+    made optional by a following quantifier is not part of it."""
+    out: list[str] = []
+    i = 0
+    while i < len(a):
+        ch = a[i]
+        if ch == "\\" and i + 1 < len(a) and not a[i + 1].isalnum():
+            lit, step = a[i + 1], 2
+        elif ch not in _META:
+            lit, step = ch, 1
+        else:
+            break
+        if i + step < len(a) and a[i + step] in "?*{":
+            break
+        out.append(lit.lower())
+        i += step
+    return "".join(out)
+
+
 class _Matcher:
     """One compiled scanner over all alternatives of all patterns of a book."""
 
@@ -230,35 +254,59 @@ class _Matcher:
         self.scan = compiler(rf"(?<!\w)(?=((?:{body}))(?!\w))")
         self.alt_res = [compiler(_wrap(a)) for a in alts]
         self.alt_parents = [np.fromiter(sorted(s), dtype=np.int64) for s in alt_parents]
+        # literal starts of each alternative (leading groups distributed), to find the ones that a
+        # shorter alternative may shadow at the same position (the scan keeps one match there)
+        self.alt_prefixes = [tuple({_literal_prefix(e) for e in _expand_leading(a)}) for a in alts]
         self.n_patterns = len(patterns)
-        self._span_cache: dict[str, np.ndarray] = {}
+        self._span_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
-    def span_patterns(self, span: str) -> tuple[int, ...]:
-        """Ids of the patterns found inside one matched span (cached per distinct span)."""
+    def span_patterns(self, span: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Ids of the patterns found inside one matched span, and the alternatives that may match
+        at the span's start beyond it (a longer match the scan did not keep: "trade deal hopes"
+        where it kept "trade deal"), to be checked on the text; cached per distinct span."""
         hit = self._span_cache.get(span)
         if hit is None:
             found: set[int] = set()
+            verify: list[int] = []
             for i, r in enumerate(self.alt_res):
                 if r.search(span):
                     found.update(self.alt_parents[i].tolist())
-            hit = tuple(sorted(found))
+                elif any(span[: len(p)] == p[: len(span)] for p in self.alt_prefixes[i]):
+                    verify.append(i)
+            hit = (tuple(sorted(found)), tuple(verify))
             if len(self._span_cache) < 1_000_000:
                 self._span_cache[span] = hit
         return hit
 
     def incidence(self, texts: list[str]) -> tuple[sparse.csr_matrix, list[list[str]]]:
-        """Boolean article x pattern matrix and the matched spans per text."""
-        findall = self.scan.findall
+        """Boolean article x pattern matrix and the matched spans per text.
+
+        The scan keeps one match per start position; an alternative that would match a longer
+        text there (shadowed) is checked on the text itself, so a pattern is found wherever its
+        own regex matches."""
+        finditer = self.scan.finditer
         tr = _TRANSLATE
-        spans = [findall(t if t.isascii() else t.translate(tr)) for t in texts]
+        sp = self.span_patterns
+        alt_res, parents = self.alt_res, self.alt_parents
         rows: list[int] = []
         cols: list[int] = []
-        sp = self.span_patterns
-        for i, ss in enumerate(spans):
-            if ss:
-                c = sp(ss[0]) if len(ss) == 1 else set().union(*map(sp, ss))
-                cols.extend(c)
-                rows.extend([i] * len(c))
+        spans: list[list[str]] = []
+        for i, t in enumerate(texts):
+            t = t if t.isascii() else t.translate(tr)
+            ss: list[str] = []
+            found: set[int] = set()
+            for m in finditer(t):
+                span = m.group(1)
+                ss.append(span)
+                hit, verify = sp(span)
+                found.update(hit)
+                for ai in verify:
+                    if alt_res[ai].match(t, m.start()):
+                        found.update(parents[ai].tolist())
+            spans.append(ss)
+            if found:
+                cols.extend(found)
+                rows.extend([i] * len(found))
         m = sparse.csr_matrix(
             (
                 np.ones(len(rows), dtype=np.float64),
