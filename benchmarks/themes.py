@@ -1,6 +1,6 @@
 """Theme tagging benchmark: quality on the held-out labelled news, and headlines per second.
 
-Run: ``.venv/bin/python benchmarks/themes.py [--part heldout,heldout2|dev] [--n 50000] [--repeat 3]``;
+Run: ``.venv/bin/python benchmarks/themes.py [--part heldout3|dev,heldout,heldout2] [--n 50000] [--repeat 3]``;
 ``--compile``: only the default book's load + compile time without the regex cache, on a cache
 miss and on a cache hit (:mod:`signals._regex_cache`).
 
@@ -8,10 +8,10 @@ Quality: tags the labelled items of ``data/themes/labels/<part>.csv`` (texts reb
 ``../shared/data/news``: headline + ~300-character lede, as the annotators read them) with the
 default theme book and prints per theme precision, recall, F1 and stance accuracy (on items both
 the labels and the tagger mark) from :func:`signals.evaluate_themes`, beside a naive keyword
-baseline (a theme word anywhere, stance always +1). Default: both held-out sets — ``heldout``
-(400 items of the first sample, scored after round-1 tuning and again, aggregate only, after
-round 2) and ``heldout2`` (400 other items, two other annotators, scored once after round 2).
-The rules were tuned on the dev part only.
+baseline (a theme word anywhere, stance always +1). Default: ``heldout3`` (400 items in neither
+earlier sample, two annotators who had not labelled before, scored once after round 4). Rounds
+1-3 tuned on ``dev`` only; ``heldout`` and ``heldout2`` were scored after them and then, having
+been seen, joined the tuning data of round 4 (see ``data/themes/labels/README.md``).
 
 Speed: tags the first ``--n`` real headlines of ``financial_headlines_2017_2020.csv`` (one compiled
 scan for all phrases and rule subjects, clause rules on candidate rows only) and compares with a
@@ -35,7 +35,7 @@ import pandas as pd
 import signals
 from signals import themes as th
 from signals._clauses import find_rule, rule_regex
-from signals.evaluate import evaluate_themes, load_labelled
+from signals.evaluate import PARTS, evaluate_themes, load_labelled
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEWSBT_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -183,8 +183,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--part",
-        default="heldout,heldout2",
-        help="comma-separated: dev, heldout, heldout2 (default both held-out)",
+        default="heldout3",
+        help="comma-separated: dev, heldout, heldout2, heldout3 (default heldout3, the untouched one)",
     )
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3)
@@ -196,17 +196,14 @@ def main() -> None:
             f"skipped: {SHARED / 'news'} not found (the benchmark needs ../shared/data; set NEWSBT_SHARED_DATA)"
         )
     parts = [p.strip() for p in args.part.split(",") if p.strip()]
-    bad = [p for p in parts if p not in ("dev", "heldout", "heldout2")]
+    bad = [p for p in parts if p not in PARTS]
     if bad:
-        ap.error(f"--part: unknown part(s) {bad}; choose from dev, heldout, heldout2")
+        ap.error(f"--part: unknown part(s) {bad}; choose from {', '.join(PARTS)}")
     if args.compile:
         compile_speed(args.repeat)
         return
     if not args.no_quality:
         for p in parts:
-            if p == "heldout2" and not (REPO / "data" / "themes" / "labels" / "heldout2.csv").is_file():
-                print("\nheldout2: data/themes/labels/heldout2.csv not present yet; skipped")
-                continue
             quality(p)
     speed(args.n, args.repeat)
 

@@ -16,6 +16,9 @@ from signals.errors import InputFormatError
 
 __all__ = ["evaluate_themes", "load_labelled"]
 
+PARTS = ("dev", "heldout", "heldout2", "heldout3")
+"""The labelled parts shipped in ``data/themes/labels`` (see its README)."""
+
 _COLUMNS = [
     "n",
     "labelled",
@@ -129,10 +132,11 @@ def load_labelled(part: str, news_dir: str | Path) -> tuple[pd.DataFrame, pd.Dat
 
     Parameters
     ----------
-    part : {"dev", "heldout", "heldout2"}
+    part : {"dev", "heldout", "heldout2", "heldout3"}
         ``data/themes/labels/<part>.csv`` (item references and labels only; see the README there):
-        the development part, the first held-out part (same sample) and the second held-out set
-        (400 other items, labelled by two other annotators).
+        the development part, the first held-out part (same sample), the second and third held-out
+        sets (400 other items each, each labelled by two annotators who had not labelled before).
+        Round 4 tuned on dev, heldout and heldout2; heldout3 is the untouched one.
     news_dir : str or Path
         The news data folder the items refer to (``shared/data/news``).
 
@@ -155,8 +159,8 @@ def load_labelled(part: str, news_dir: str | Path) -> tuple[pd.DataFrame, pd.Dat
     from signals._paths import data_path
     from signals.errors import InputNotFoundError
 
-    if part not in ("dev", "heldout", "heldout2"):
-        raise InputFormatError(f"part must be 'dev', 'heldout' or 'heldout2', got {part!r}")
+    if part not in PARTS:
+        raise InputFormatError(f"part must be one of {', '.join(map(repr, PARTS))}, got {part!r}")
     news = Path(news_dir)
     if not news.is_dir():
         raise InputNotFoundError(f"news folder {news} not found (the labelled items are read from it)")

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import signals
 from signals._clauses import CLAUSE_BREAK, Rule, clause_bounds, find_rule, rule_regex
 from signals.errors import ConfigError, InputFormatError
-from signals.evaluate import evaluate_themes, load_labelled
+from signals.evaluate import PARTS, evaluate_themes, load_labelled
 from signals.explain import explain_event, format_explanation
 
 
@@ -445,7 +445,7 @@ def test_labels_are_references_only():
     from signals._paths import data_path
 
     parts = {}
-    for part in ("dev", "heldout", "heldout2"):
+    for part in PARTS:
         df = pd.read_csv(data_path("themes", "labels", f"{part}.csv"), dtype=str, keep_default_na=False)
         parts[part] = set(df["item"])
         assert list(df.columns) == [
@@ -459,6 +459,14 @@ def test_labels_are_references_only():
         ]
         assert df["item"].str.fullmatch(r"[\w./-]+#\d+").all()
         assert df[["treasury_selloff", "tariffs", "yen_intervention"]].isin(["0", "1"]).all().all()
-    dev, held, held2 = parts["dev"], parts["heldout"], parts["heldout2"]
-    assert not dev & held and not dev & held2 and not held & held2
-    assert len(dev) + len(held) >= 1200 and len(held2) == 400
+    names = list(parts)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not parts[a] & parts[b], (a, b)
+    assert len(parts["dev"]) + len(parts["heldout"]) >= 1200
+    assert len(parts["heldout2"]) == len(parts["heldout3"]) == 400
+
+
+def test_load_labelled_names_the_parts(tmp_path):
+    with pytest.raises(InputFormatError, match="'heldout3'"):
+        load_labelled("heldout4", tmp_path)

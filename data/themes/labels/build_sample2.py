@@ -20,12 +20,12 @@ QUOTAS = {"treasury_selloff_pos": 70, "tariffs_pos": 100, "yen_intervention_pos"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def main(news="/work/shared/data/news", out=HERE):
-    with open(os.path.join(out, "items.jsonl"), encoding="utf-8") as fh:
-        first = [json.loads(line) for line in fh]
+def candidate_pools(news, first, keys):
+    """Candidate pools (stratum -> items) of the news items that are not in ``first`` (neither the
+    same item nor the same normalised text or headline), de-duplicated among themselves."""
     seen = {bs.norm(it["text"]) for it in first} | {bs.norm(it["text"].split("\n")[0]) for it in first}
     have = {it["item"] for it in first}
-    pools = {k: [] for k in QUOTAS}
+    pools = {k: [] for k in keys}
     for it in bs.load_items(news):
         key, head = bs.norm(it["text"]), bs.norm(it["text"].split("\n")[0])
         if it["item"] in have or key in seen or head in seen:
@@ -49,6 +49,13 @@ def main(news="/work/shared/data/news", out=HERE):
                 break
         if not placed:
             pools["random"].append(it)
+    return pools
+
+
+def main(news="/work/shared/data/news", out=HERE):
+    with open(os.path.join(out, "items.jsonl"), encoding="utf-8") as fh:
+        first = [json.loads(line) for line in fh]
+    pools = candidate_pools(news, first, QUOTAS)
     rng = random.Random(SEED)
     picked, strata = [], []
     for k, n in QUOTAS.items():

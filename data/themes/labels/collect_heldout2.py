@@ -23,24 +23,28 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from collect_labels import parse_args, print_agreement, read_annotator, read_csv, write_part  # noqa: E402
 
 
-def main():
-    a = parse_args()
+def collect(a, n):
+    """Write heldout<n>.csv from the adjudicated labels of set ``n`` and print the agreement table."""
     items = []
     for c in range(4):
-        with open(os.path.join(a.labels, "chunks2", f"chunk_{c:02d}.jsonl"), encoding="utf-8") as fh:
+        with open(os.path.join(a.labels, f"chunks{n}", f"chunk_{c:02d}.jsonl"), encoding="utf-8") as fh:
             items += [json.loads(line)["item"] for line in fh]
-    src = {r["item"]: r for r in read_csv(a.final or os.path.join(a.labels, "final2.csv"))}
+    src = {r["item"]: r for r in read_csv(a.final or os.path.join(a.labels, f"final{n}.csv"))}
     missing = [i for i in items if i not in src]
     if missing:
         raise SystemExit(f"{len(missing)} items have no label, e.g. {missing[:3]}")
-    write_part(os.path.join(a.out, "heldout2.csv"), "heldout2", [src[i] for i in sorted(items)])
-    ann_a = read_annotator(os.path.join(a.labels, "annot2_A"))
-    ann_b = read_annotator(os.path.join(a.labels, "annot2_B"))
+    write_part(os.path.join(a.out, f"heldout{n}.csv"), f"heldout{n}", [src[i] for i in sorted(items)])
+    ann_a = read_annotator(os.path.join(a.labels, f"annot{n}_A"))
+    ann_b = read_annotator(os.path.join(a.labels, f"annot{n}_B"))
     common = sorted(set(ann_a) & set(ann_b) & set(items))
     if len(common) < len(items):
         print(f"kappa: only {len(common)} items labelled by both annotators; not computed")
         return
     print_agreement(ann_a, ann_b, common)
+
+
+def main():
+    collect(parse_args(), 2)
 
 
 if __name__ == "__main__":
