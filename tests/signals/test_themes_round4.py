@@ -207,3 +207,46 @@ def test_rule_hits_equal_a_naive_loop_on_real_headlines(shared_data):
             assert naive == fast, (rule.id, sorted(naive ^ fast)[:5])
             fired += len(naive)
     assert fired > 500
+
+
+# ----------------------------------------------------------------------------- round 5 (held-out 3 read)
+@pytest.mark.parametrize(
+    ("title", "want"),
+    [
+        # a threat made is escalation; tariffs or a trade war threatening growth is an impact story
+        ("President threatens tariffs on European cars", 1),
+        ("Tariff wars threaten jobs, trade body warns", 0),
+        ("Minister says the tariff threat still stands", 1),
+        ("Washington mulls delaying threatened tariffs on Mexican goods", -1),
+        # retaliation and acting against tariffs
+        ("Ottawa draws up list of goods for tariff retaliation", 1),
+        ("Brussels will act against U.S. steel tariffs", 1),
+        ("Beijing vows to fight the new tariffs", 1),
+        ("Mexico aims tariffs at farm states", 1),
+        # markets falling with tariffs or the trade war as the driver; uncertainty is neutral
+        ("Oil prices down 2% on trade war", 1),
+        ("Stocks nosedive as investors flee on tariff fears", 1),
+        ("Wall Street slips as tariff deadline nears", 1),
+        ("Trade uncertainty drags on European stocks", 0),
+        # tensions rising (weak: a move in the same headline decides)
+        ("Factory output slows as trade tensions rise", 1),
+        ("Beijing vows to cut tariffs as trade row deepens", -1),
+        # talks starting, a deal near, a truce "on hold", a suspended hike
+        ("Tariff talks have begun, minister says", -1),
+        ("Brussels and Beijing close in on a deal to end the solar tariff dispute", -1),
+        ("Washington and Beijing put trade war on hold", -1),
+        ("USTR to suspend the tariff hike until further notice", -1),
+        # tariffs starting on a named date
+        ("Tariffs on the revised product list to start July 6", 1),
+        # a hit from tariffs, an earnings target: not hitting someone with tariffs
+        ("Machinery maker fears a hit from tariffs", 0),
+        ("Router maker beats earnings target, says supply chain cushioned from tariffs", 0),
+    ],
+)
+def test_tariff_round5_families(title, want):
+    assert stance("tariffs", title) == want
+
+
+def test_treasury_spike_in_longer_dated_yields():
+    assert has("treasury_selloff", "Markets weigh the spike in longer-dated U.S. government bond yields")
+    assert not has("treasury_selloff", "Markets weigh the spike in longer-dated euro zone government bond yields")
