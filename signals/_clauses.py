@@ -68,8 +68,7 @@ BLOCKERS = (
 AFFIRM = (
     r"not rul(?:e|es|ed|ing) out|won't rule out|no options? (?:are |is )?ruled out|"
     r"(?:won't|will not|not|never) hesitate|(?:cannot|can't|won't|will not|not) (?:tolerate|allow|overlook|ignore)|"
-    r"not (?:only|just)|no (?:sign|signs) of (?:easing|relief|let-?up)|"
-    r"(?:do not|don't|does not|doesn't|did not|didn't) reflect (?:\w+ )?fundamentals"
+    r"not (?:only|just)"
 )
 
 
@@ -150,7 +149,7 @@ def rule_regex(rule: Rule, factor=None, compiler=re.compile) -> re.Pattern:
     if not m:
         return compiler(rf"(?P<s0>{s})")
     if rule.scope == "text":  # co-occurrence anywhere, either order
-        return compiler(rf"(?P<s0>{s})(?=[\s\S]*?{m})|{m}[\s\S]*?(?P<s1>{s})")
+        return compiler(rf"(?P<s0>{s})(?=[\s\S]*?(?P<m0>{m}))|(?P<m1>{m})[\s\S]*?(?P<s1>{s})")
     gap = _gap(rule.within, rule.scope)
     alts = []
     if rule.order in ("any", "subject_first"):
@@ -199,9 +198,11 @@ def negation_cue(
     clause) or between a leading subject and its movement ("tariffs will not be raised"), with
     no *blocking* verb between it and the trigger ("did not support Japan's intervention" does
     not deny an intervention); or when a denial follows the match ("intervention ruled out").
-    An affirming double negation ("not ruling out", "won't hesitate") cancels it. The rule's own
-    movement words (``move``: its span) are never a cue for it: "holds off on new tariffs" is a
-    de-escalation rule's match, not the negation of one."""
+    An affirming double negation ("not ruling out", "won't hesitate", a denial "not ruled out")
+    cancels it. A cue at the start of the rule's own movement (``move``: its span) is part of the
+    match, not a negation of it: "holds off on new tariffs" is a de-escalation rule's match; a cue
+    inside the movement counts ("G7 did not discuss the yen", where the movement's wildcard
+    tokens took "did not")."""
     before, after, affirm, block = neg
     (sa, sb), (_a, b), (lo, hi) = subj, span, clause
     ma, mb = move if move is not None else (b, b)
@@ -210,21 +211,24 @@ def negation_cue(
     z0 = toks[-window].start() if len(toks) >= window else lo
     while z0 > lo and not text[z0 - 1].isspace():  # whole words: "won't" is one cue, not "t"
         z0 -= 1
-    zones = [(z0, first)]
+    zones = [(z0, first, -1)]
     if sb <= ma:  # subject first: the gap before the movement
-        zones.append((sb, ma))
+        zones.append((sb, ma, -1))
     elif mb <= sa:  # movement first: the gap before the subject
-        zones.append((mb, sa))
-    if affirm.search(text, z0, b):  # "don't reflect fundamentals" spans cue and movement
+        zones.append((mb, sa, -1))
+    if any(affirm.search(text[z:e]) for z, e, _ in zones):
         return ""
-    for z0, z1 in zones:
-        seg = text[z0:z1]
+    if mb > ma:  # inside the movement, except a cue it starts with
+        zones.append((ma, mb, 0))
+    for z, e, skip in zones:
+        seg = text[z:e]
         for m in before.finditer(seg):
-            if not block.search(seg, m.end()):
+            if m.start() != skip and not block.search(seg, m.end()):
                 return m.group(0)
     post_toks = list(_TOKEN_RE.finditer(text, b, hi))[:window]
-    m = after.search(text[b : post_toks[-1].end()]) if post_toks else None
-    return m.group(0) if m else ""
+    seg = text[b : post_toks[-1].end()] if post_toks else ""
+    m = after.search(seg)
+    return m.group(0) if m and not affirm.search(text[max(lo, b - 12) : b + len(seg)]) else ""
 
 
 def find_rule(
@@ -336,6 +340,8 @@ def parse_negation(d: object, where: str) -> Negation:
         block=str(d.get("block", base.block)),
         window=int(d.get("window", base.window)),
     )
+    if neg.window < 1:
+        raise ConfigError(f"{where}: [book.negation] window must be >= 1 (tokens before a match), got {neg.window}")
     try:
         neg.compiled()
     except re.error as exc:

@@ -114,9 +114,10 @@ class Theme:
     default_stance: int = 1
 
 
-def _split_top(pattern: str) -> list[str]:
-    """Split a regex on its top-level ``|`` (outside groups and character classes)."""
-    out, depth, cls, esc, start = [], 0, False, False, 0
+def _split_top(pattern: str, keep_empty: bool = False) -> list[str]:
+    """Split a regex on its top-level ``|`` (outside groups and character classes); empty
+    alternatives are dropped unless ``keep_empty`` (inside a group, ``(?:new |)x`` means ``x`` too)."""
+    out, depth, cls, esc, start, cls_start = [], 0, False, False, 0, 0
     for i, ch in enumerate(pattern):
         if esc:
             esc = False
@@ -124,10 +125,11 @@ def _split_top(pattern: str) -> list[str]:
         if ch == "\\":
             esc = True
         elif cls:
-            if ch == "]":
+            # a ']' right after '[' or '[^' is a literal member of the class
+            if ch == "]" and pattern[cls_start:i] not in ("", "^"):
                 cls = False
         elif ch == "[":
-            cls = True
+            cls, cls_start = True, i + 1
         elif ch == "(":
             depth += 1
         elif ch == ")":
@@ -136,23 +138,23 @@ def _split_top(pattern: str) -> list[str]:
             out.append(pattern[start:i])
             start = i + 1
     out.append(pattern[start:])
-    return [p for p in out if p]
+    return out if keep_empty else [p for p in out if p]
 
 
 def _leading_group_end(a: str) -> int:
     """Index of the ``)`` closing a leading ``(?:`` group of ``a``, or -1."""
     if not a.startswith("(?:"):
         return -1
-    depth, cls, esc = 0, False, False
+    depth, cls, esc, cls_start = 0, False, False, 0
     for i, ch in enumerate(a):
         if esc:
             esc = False
         elif ch == "\\":
             esc = True
         elif cls:
-            cls = ch != "]"
+            cls = ch != "]" or a[cls_start:i] in ("", "^")
         elif ch == "[":
-            cls = True
+            cls, cls_start = True, i + 1
         elif ch == "(":
             depth += 1
         elif ch == ")":
@@ -172,7 +174,7 @@ def _expand_leading(a: str, depth: int = 0) -> list[str]:
     q = a[j + 1] if j + 1 < len(a) else ""
     if (q and q in "+{") or (q and q in "?*" and j + 2 < len(a) and a[j + 2] in "?+"):
         return [a]
-    inner = _split_top(a[3:j]) or [""]
+    inner = _split_top(a[3:j], keep_empty=True) or [""]
     if q == "?":
         heads, tail = [*inner, ""], a[j + 2 :]
     elif q == "*":
@@ -215,27 +217,39 @@ def _wrap(p: str) -> str:
 
 
 _META = set(".^$*+?{}[]()|\\")
+# lookarounds, \b-type escapes and anchors (not '[^' nor an escaped '\$')
+_CONTEXT_RE = re.compile(r"\(\?<?[=!]|(?<!\\)\\[bBAZ]|(?<![\[\\])\^|(?<!\\)\$")
 
 
-def _literal_prefix(a: str) -> str:
-    """The literal characters every match of the alternative ``a`` starts with ("" if unknown):
-    plain characters and escaped punctuation up to the first other regex construct; a literal
-    made optional by a following quantifier is not part of it."""
-    out: list[str] = []
-    i = 0
-    while i < len(a):
-        ch = a[i]
-        if ch == "\\" and i + 1 < len(a) and not a[i + 1].isalnum():
-            lit, step = a[i + 1], 2
-        elif ch not in _META:
-            lit, step = ch, 1
-        else:
-            break
-        if i + step < len(a) and a[i + step] in "?*{":
-            break
-        out.append(lit.lower())
-        i += step
-    return "".join(out)
+def _literal_prefixes(a: str, limit: int = 16) -> set[str]:
+    """The literal starts every match of the alternative ``a`` begins with one of ("" = unknown):
+    plain characters and escaped punctuation up to the first other regex construct, branching on
+    a literal made optional by ``?`` ("u\\.?s\\.? bonds" -> "us bonds", "u.s bonds", ...; at most
+    ``limit`` branches, shorter starts beyond that)."""
+    outs = [("", 0)]
+    done: set[str] = set()
+    while outs:
+        pre, i = outs.pop()
+        while i < len(a):
+            ch = a[i]
+            if ch == "\\" and i + 1 < len(a) and not a[i + 1].isalnum():
+                lit, step = a[i + 1], 2
+            elif ch not in _META:
+                lit, step = ch, 1
+            else:
+                break
+            q = a[i + step] if i + step < len(a) else ""
+            if q == "?" and (i + step + 1 >= len(a) or a[i + step + 1] not in "?+"):
+                if len(outs) + len(done) + 2 > limit:
+                    break
+                outs.append((pre, i + step + 1))  # without the optional literal
+                pre, i = pre + lit.lower(), i + step + 1
+                continue
+            if q in ("*", "{", "+"):
+                break
+            pre, i = pre + lit.lower(), i + step
+        done.add(pre)
+    return done
 
 
 class _Matcher:
@@ -256,23 +270,32 @@ class _Matcher:
         self.alt_parents = [np.fromiter(sorted(s), dtype=np.int64) for s in alt_parents]
         # literal starts of each alternative (leading groups distributed), to find the ones that a
         # shorter alternative may shadow at the same position (the scan keeps one match there)
-        self.alt_prefixes = [tuple({_literal_prefix(e) for e in _expand_leading(a)}) for a in alts]
+        self.alt_prefixes = [tuple(set().union(*(_literal_prefixes(e) for e in _expand_leading(a)))) for a in alts]
+        # alternatives whose match depends on the text around it (lookarounds, anchors, \b): a hit
+        # inside an isolated span is confirmed on the text
+        self.alt_context = [bool(_CONTEXT_RE.search(a)) for a in alts]
         self.n_patterns = len(patterns)
-        self._span_cache: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        self._span_cache: dict[str, tuple] = {}
 
-    def span_patterns(self, span: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    def span_patterns(self, span: str) -> tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]:
         """Ids of the patterns found inside one matched span, and the alternatives that may match
         at the span's start beyond it (a longer match the scan did not keep: "trade deal hopes"
         where it kept "trade deal"), to be checked on the text; cached per distinct span."""
         hit = self._span_cache.get(span)
         if hit is None:
             found: set[int] = set()
-            verify: list[int] = []
+            verify: list[tuple[int, tuple[int, ...]]] = []  # (alternative, offsets to match at)
             for i, r in enumerate(self.alt_res):
                 if r.search(span):
-                    found.update(self.alt_parents[i].tolist())
-                elif any(span[: len(p)] == p[: len(span)] for p in self.alt_prefixes[i]):
-                    verify.append(i)
+                    if self.alt_context[i]:  # confirm where it matched, with the text around it
+                        verify.append((i, tuple(mm.start() for mm in r.finditer(span)), ()))
+                    else:
+                        found.update(self.alt_parents[i].tolist())
+                else:
+                    pre = [p for p in self.alt_prefixes[i] if span[: len(p)] == p[: len(span)]]
+                    if pre:  # may match more text here; literal starts longer than the span first
+                        longer = () if any(len(p) <= len(span) for p in pre) else tuple(pre)
+                        verify.append((i, (0,), longer))
             hit = (tuple(sorted(found)), tuple(verify))
             if len(self._span_cache) < 1_000_000:
                 self._span_cache[span] = hit
@@ -300,8 +323,11 @@ class _Matcher:
                 ss.append(span)
                 hit, verify = sp(span)
                 found.update(hit)
-                for ai in verify:
-                    if alt_res[ai].match(t, m.start()):
+                pos = m.start()
+                for ai, offsets, longer in verify:
+                    if longer and not any(t.startswith(p, pos) for p in longer):
+                        continue
+                    if any(alt_res[ai].match(t, pos + o) for o in offsets):
                         found.update(parents[ai].tolist())
             spans.append(ss)
             if found:
@@ -527,7 +553,10 @@ class ThemeBook:
         text = parts[0]
         for p in parts[1:]:
             text = text + " | " + p
-        return text.str.lower().tolist(), parts[0].str.len().to_numpy(dtype=np.int64)
+        # curly quotes and dashes to ASCII (one character each: offsets stay) for the clause rules too
+        tr = _TRANSLATE
+        texts = [t if t.isascii() else t.translate(tr) for t in text.str.lower().tolist()]
+        return texts, parts[0].str.len().to_numpy(dtype=np.int64)
 
     def _rule_hits(
         self, texts: list[str], M: sparse.csr_matrix, title_len: np.ndarray, on: np.ndarray | None = None

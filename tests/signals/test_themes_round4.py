@@ -250,3 +250,96 @@ def test_tariff_round5_families(title, want):
 def test_treasury_spike_in_longer_dated_yields():
     assert has("treasury_selloff", "Markets weigh the spike in longer-dated U.S. government bond yields")
     assert not has("treasury_selloff", "Markets weigh the spike in longer-dated euro zone government bond yields")
+
+
+# ----------------------------------------------------------------------------- review of the engine changes
+def _book(tmp_path, body: str):
+    p = tmp_path / "b.toml"
+    p.write_text(body, encoding="utf-8")
+    return th.load_themes(p)
+
+
+def test_a_cue_inside_a_wildcard_movement_still_negates(tmp_path):
+    # the movement's wildcard tokens take "did not": a cue inside the movement counts, one it starts with does not
+    assert stance("yen_intervention", "G7 did not discuss the yen") == -1
+    assert stance("yen_intervention", "G7 discussed the yen") == 1
+    assert stance("tariffs", "US-China trade talks going not so well, official says") == 1
+
+
+def test_scope_text_rule_does_not_negate_itself(tmp_path):
+    tb = _book(
+        tmp_path,
+        """
+[themes.pause]
+phrases = [{ pattern = 'lev(?:y|ies)', weight = 1.0 }]
+[[themes.pause.rules]]
+id = "held"
+subject = 'lev(?:y|ies)'
+move = 'holds? off|held off'
+scope = "text"
+weight = 0.0
+stance = -1
+""",
+    )
+    assert stance("pause", "Council holds off on the new levy", book=tb) == -1
+    assert stance("pause", "Council never held off on the levy", book=tb) == 1
+
+
+def test_no_sign_of_easing_negates_an_easing_rule(tmp_path):
+    tb = _book(
+        tmp_path,
+        """
+[themes.trade]
+phrases = [{ pattern = 'trade tensions', weight = 1.0 }]
+[[themes.trade.rules]]
+id = "ease"
+subject = 'trade tensions'
+move = 'eas(?:e|es|ed|ing)'
+within = 5
+weight = 0.0
+stance = -1
+""",
+    )
+    assert stance("trade", "Trade tensions ease after the call", book=tb) == -1
+    assert stance("trade", "Trade tensions show no sign of easing", book=tb) == 1
+    assert stance("trade", "No sign of easing in trade tensions", book=tb) == 1
+
+
+def test_a_denial_that_is_itself_denied_affirms():
+    assert stance("yen_intervention", "Intervention to support the yen ruled out, official says") == -1
+    assert stance("yen_intervention", "Intervention to support the yen not ruled out, official says") == 1
+
+
+def test_curly_apostrophes_read_like_straight_ones():
+    straight = stance("yen_intervention", "Japan won't intervene to support the yen, minister says")
+    assert straight == -1
+    assert stance("yen_intervention", "Japan won\u2019t intervene to support the yen, minister says") == straight
+
+
+def test_lookarounds_and_empty_alternatives_are_read_on_the_text(tmp_path):
+    tb = _book(
+        tmp_path,
+        """
+[themes.deal]
+phrases = [{ pattern = 'deal', weight = 1.0 }]
+[themes.real_deal]
+phrases = [{ pattern = '(?<!no )deal', weight = 1.0 }]
+[themes.tariff]
+phrases = [{ pattern = '(?:new |)tariffs on china', weight = 1.0 }]
+""",
+    )
+    row = tagged("No deal, says minister", book=tb)
+    assert "deal" in row["themes"] and "real_deal" not in row["themes"]
+    assert "real_deal" in tagged("A deal, says minister", book=tb)["themes"]
+    assert "tariff" in tagged("US tariffs on China stay", book=tb)["themes"]
+    assert "tariff" in tagged("US new tariffs on China", book=tb)["themes"]
+
+
+def test_book_regex_edge_cases_fail_clearly_or_work(tmp_path):
+    from signals.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="window must be >= 1"):
+        _book(tmp_path, "[book.negation]\nwindow = 0\n[themes.x]\nphrases = [{ pattern = 'x', weight = 1.0 }]\n")
+    # a ']' first in a character class is a member, not the end of the class
+    tb = _book(tmp_path, "[themes.x]\nphrases = [{ pattern = 'x[]|]y', weight = 1.0 }]\n")
+    assert "x" in tagged("the x]y code", book=tb)["themes"]
