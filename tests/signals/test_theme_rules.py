@@ -464,9 +464,9 @@ def test_labels_are_references_only():
         for b in names[i + 1 :]:
             assert not parts[a] & parts[b], (a, b)
     assert len(parts["dev"]) + len(parts["heldout"]) >= 1200
-    assert len(parts["heldout2"]) == len(parts["heldout3"]) == 400
+    assert len(parts["heldout2"]) == len(parts["heldout3"]) == len(parts["heldout4"]) == 400
 
 
 def test_load_labelled_names_the_parts(tmp_path):
-    with pytest.raises(InputFormatError, match="'heldout3'"):
-        load_labelled("heldout4", tmp_path)
+    with pytest.raises(InputFormatError, match="'heldout4'"):
+        load_labelled("heldout9", tmp_path)

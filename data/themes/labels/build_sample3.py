@@ -20,19 +20,21 @@ N = 400
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def earlier(out):
+def earlier(out, names=("items.jsonl", "items2.jsonl")):
     items = []
-    for name in ("items.jsonl", "items2.jsonl"):
+    for name in names:
         with open(os.path.join(out, name), encoding="utf-8") as fh:
             items += [json.loads(line) for line in fh]
     return items
 
 
-def main(news="/work/shared/data/news", out=HERE):
-    pools = bs2.candidate_pools(news, earlier(out), QUOTAS)
-    rng = random.Random(SEED)
+def draw(news, out, set_no, seed, quotas, earlier_names):
+    """Draw ``N`` items of the candidate pools (quotas per stratum, the rest random) from the items
+    of none of ``earlier_names``; write items<set_no>.jsonl, strata<set_no>.csv, chunks<set_no>/."""
+    pools = bs2.candidate_pools(news, earlier(out, earlier_names), quotas)
+    rng = random.Random(seed)
     picked, strata = [], []
-    for k, n in QUOTAS.items():
+    for k, n in quotas.items():
         take = rng.sample(pools[k], min(n, len(pools[k])))
         picked += take
         strata += [(it["item"], k) for it in take]
@@ -43,16 +45,20 @@ def main(news="/work/shared/data/news", out=HERE):
     picked += extra
     strata += [(it["item"], "random") for it in extra]
     rng.shuffle(picked)
-    with open(os.path.join(out, "items3.jsonl"), "w", encoding="utf-8") as fh:
+    with open(os.path.join(out, f"items{set_no}.jsonl"), "w", encoding="utf-8") as fh:
         for it in picked:
             fh.write(json.dumps(it, ensure_ascii=False) + "\n")
-    with open(os.path.join(out, "strata3.csv"), "w", encoding="utf-8") as fh:
+    with open(os.path.join(out, f"strata{set_no}.csv"), "w", encoding="utf-8") as fh:
         fh.write("item,stratum\n" + "".join(f"{i},{s}\n" for i, s in strata))
-    os.makedirs(os.path.join(out, "chunks3"), exist_ok=True)
+    os.makedirs(os.path.join(out, f"chunks{set_no}"), exist_ok=True)
     for k in range(N // 100):
-        with open(os.path.join(out, "chunks3", f"chunk_{k:02d}.jsonl"), "w", encoding="utf-8") as fh:
-            for it in picked[k * 100:(k + 1) * 100]:
+        with open(os.path.join(out, f"chunks{set_no}", f"chunk_{k:02d}.jsonl"), "w", encoding="utf-8") as fh:
+            for it in picked[k * 100 : (k + 1) * 100]:
                 fh.write(json.dumps(it, ensure_ascii=False) + "\n")
+
+
+def main(news="/work/shared/data/news", out=HERE):
+    draw(news, out, 3, SEED, QUOTAS, ("items.jsonl", "items2.jsonl"))
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from collect_labels import parse_args, print_agreement, read_annotator, read_csv, write_part  # noqa: E402
 
 
-def collect(a, n):
-    """Write heldout<n>.csv from the adjudicated labels of set ``n`` and print the agreement table."""
+def collect(a, n, annotators=("A", "B")):
+    """Write heldout<n>.csv from the adjudicated labels of set ``n`` and print the agreement table
+    of its two annotators (folders ``annot<n>_<annotator>``)."""
     items = []
     for c in range(4):
         with open(os.path.join(a.labels, f"chunks{n}", f"chunk_{c:02d}.jsonl"), encoding="utf-8") as fh:
@@ -34,8 +35,8 @@ def collect(a, n):
     if missing:
         raise SystemExit(f"{len(missing)} items have no label, e.g. {missing[:3]}")
     write_part(os.path.join(a.out, f"heldout{n}.csv"), f"heldout{n}", [src[i] for i in sorted(items)])
-    ann_a = read_annotator(os.path.join(a.labels, f"annot{n}_A"))
-    ann_b = read_annotator(os.path.join(a.labels, f"annot{n}_B"))
+    ann_a = read_annotator(os.path.join(a.labels, f"annot{n}_{annotators[0]}"))
+    ann_b = read_annotator(os.path.join(a.labels, f"annot{n}_{annotators[1]}"))
     common = sorted(set(ann_a) & set(ann_b) & set(items))
     if len(common) < len(items):
         print(f"kappa: only {len(common)} items labelled by both annotators; not computed")
