@@ -343,3 +343,31 @@ def test_book_regex_edge_cases_fail_clearly_or_work(tmp_path):
     # a ']' first in a character class is a member, not the end of the class
     tb = _book(tmp_path, "[themes.x]\nphrases = [{ pattern = 'x[]|]y', weight = 1.0 }]\n")
     assert "x" in tagged("the x]y code", book=tb)["themes"]
+
+
+# ----------------------------------------------------------------------------- round 6 (held-out 4 read)
+@pytest.mark.parametrize(
+    ("title", "want"),
+    [
+        ("Washington hits Scotch whisky, Italian cheese and French wine with 25% tariffs", 1),
+        ("Routers and modems hit by U.S. tariffs as smartwatches escape", 0),
+        ("Treasury vows 100% tariffs on French cheese", 1),
+        ("Asian shares battered by trade war fears", 1),
+        ("Upbeat earnings lift stocks as trade fears cap gains", 1),
+        ("Stocks inch higher as investors downplay the escalating trade war", -1),
+        ("Markets shrug off trade war fears as jobs data beat forecasts", -1),
+        ("Beijing says no one wants a trade war", -1),
+        ("President quashes hopes of an early end to the trade dispute", 1),
+        ("Envoys 'miles and miles' from a deal to end the tariff war, minister says", 1),
+        ("Top officials to hold trade talks in Beijing next week", -1),
+        ("Minister voices optimism for a good outcome in tariff talks", -1),
+        ("Washington leaves rare earths off its China tariff list", -1),
+        ("Paris urges both sides to avoid escalation in trade tensions", 0),
+        ("Business council urges talks to end damaging trade tensions", 0),
+        ("Appliance maker counters tariff hit with price hikes", 0),
+        ("Last TV plant in the state faces tariff extinction", 0),
+        ("Planemaker says higher tariffs on jets will harm airlines and consumers", 0),
+    ],
+)
+def test_tariff_round6_families(title, want):
+    assert stance("tariffs", title) == want
