@@ -1,6 +1,6 @@
 """Theme tagging benchmark: quality on the held-out labelled news, and headlines per second.
 
-Run: ``.venv/bin/python benchmarks/themes.py [--part heldout4|dev,heldout,heldout2,heldout3] [--n 50000] [--repeat 3]``;
+Run: ``.venv/bin/python benchmarks/themes.py [--part heldout5|dev,heldout,...] [--n 50000] [--repeat 3]``;
 ``--compile``: only the default book's load + compile time without the regex cache, on a cache
 miss and on a cache hit (:mod:`signals._regex_cache`).
 
@@ -8,10 +8,10 @@ Quality: tags the labelled items of ``data/themes/labels/<part>.csv`` (texts reb
 ``../shared/data/news``: headline + ~300-character lede, as the annotators read them) with the
 default theme book and prints per theme precision, recall, F1 and stance accuracy (on items both
 the labels and the tagger mark) from :func:`signals.evaluate_themes`, beside a naive keyword
-baseline (a theme word anywhere, stance always +1). Default: ``heldout4`` (400 items in none of
+baseline (a theme word anywhere, stance always +1). Default: ``heldout5`` (400 items in none of
 the earlier samples, two annotators who had not labelled before, labelled under the round-4 stance
-conventions, scored once after round 5). Rounds 1-3 tuned on ``dev`` only; each held-out part,
-once scored and read, joined the tuning data of the next round (see
+conventions, scored once with the final book of round 6). Rounds 1-3 tuned on ``dev`` only; each
+later held-out part, once scored and read, joined the tuning data of the next round (see
 ``data/themes/labels/README.md``).
 
 Speed: tags the first ``--n`` real headlines of ``financial_headlines_2017_2020.csv`` (one compiled
@@ -184,8 +184,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--part",
-        default="heldout4",
-        help="comma-separated: dev, heldout, heldout2, heldout3, heldout4 (default heldout4, the untouched one)",
+        default="heldout5",
+        help="comma-separated parts: " + ", ".join(PARTS) + " (default heldout5, scored once with the final book)",
     )
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--repeat", type=int, default=3)

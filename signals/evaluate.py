@@ -16,7 +16,7 @@ from signals.errors import InputFormatError
 
 __all__ = ["evaluate_themes", "load_labelled"]
 
-PARTS = ("dev", "heldout", "heldout2", "heldout3", "heldout4")
+PARTS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 """The labelled parts shipped in ``data/themes/labels`` (see its README)."""
 
 _COLUMNS = [
@@ -132,11 +132,12 @@ def load_labelled(part: str, news_dir: str | Path) -> tuple[pd.DataFrame, pd.Dat
 
     Parameters
     ----------
-    part : {"dev", "heldout", "heldout2", "heldout3", "heldout4"}
+    part : {"dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"}
         ``data/themes/labels/<part>.csv`` (item references and labels only; see the README there):
-        the development part, the first held-out part (same sample), the second, third and fourth
-        held-out sets (400 other items each, each labelled by two annotators who had not labelled
-        before). Round 5 tuned on all but heldout4, the untouched one.
+        the development part, the first held-out part (same sample), held-out sets 2-5 (400 other
+        items each, each labelled by two annotators who had not labelled before). Each held-out set
+        was scored once and then joined the tuning data; heldout5 was scored once with the
+        final book (round 6).
     news_dir : str or Path
         The news data folder the items refer to (``shared/data/news``).
 

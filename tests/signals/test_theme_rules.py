@@ -413,19 +413,18 @@ def test_evaluate_themes_errors():
 
 
 # ----------------------------------------------------------------------------- measured quality
-# Held-out figures (benchmarks/themes.py, adjudicated labels), measured after the round-2 tuning on
-# the dev part only; a change to the default book must not lower them (floored to 3 decimals).
-# heldout (first sample; round 1 scored it once, round 2 a second time, aggregate only), 2 Dec 2026:
-#   F1 0.9057 / 0.9353 / 0.9136; stance 104/126 = 0.8254
-# heldout2 (400 other items, two other annotators; scored once), 2 Dec 2026:
-#   F1 0.3636 (7 positives) / 0.9593 / 0.4000 (7 positives); stance 77/111 = 0.6937
-# Round 3 (dev-only tuning: tariff request/impact/relief neutrals, averted trade war, yen official
-# commentary and background intervention, sell-off warnings; regex cache), both parts re-scored once
-# at the end, 2 Dec 2026: the same figures to 4 decimals on both parts (the round-3 rules change the
-# tag or stance of 1 held-out-1 and 3 held-out-2 items, with no net effect), so the floors stand.
+# Figures of the final book on every labelled part (benchmarks/themes.py --part ..., shipped labels),
+# 3 Dec 2026, floored to 3 decimals; a change to the default book must not lower them. heldout5 was
+# scored once, with this book, before any item of it was read; every other part has been tuned on
+# (see data/themes/labels/README.md for the history: each held-out set was first scored untouched).
+# F1 on parts with a handful of positives (treasury/yen in heldout2-5) moves ~0.1-0.5 per item.
 HELDOUT = {
-    "heldout": ({"treasury_selloff": 0.905, "tariffs": 0.935, "yen_intervention": 0.913}, 0.825),
-    "heldout2": ({"treasury_selloff": 0.363, "tariffs": 0.959, "yen_intervention": 0.400}, 0.693),
+    "dev": ({"treasury_selloff": 0.909, "tariffs": 0.958, "yen_intervention": 0.975}, 0.92),  # 301/327
+    "heldout": ({"treasury_selloff": 0.925, "tariffs": 0.935, "yen_intervention": 0.964}, 0.877),  # 115/131
+    "heldout2": ({"treasury_selloff": 0.444, "tariffs": 0.959, "yen_intervention": 0.5}, 0.794),  # 89/112
+    "heldout3": ({"treasury_selloff": 0.4, "tariffs": 0.97, "yen_intervention": 0.5}, 0.769),  # 130/169
+    "heldout4": ({"treasury_selloff": 0.333, "tariffs": 0.954, "yen_intervention": 1.0}, 0.862),  # 220/255
+    "heldout5": ({"tariffs": 0.955}, 0.682),  # 170/249; 2 treasury positives (both missed), no yen one
 }
 
 
@@ -464,9 +463,9 @@ def test_labels_are_references_only():
         for b in names[i + 1 :]:
             assert not parts[a] & parts[b], (a, b)
     assert len(parts["dev"]) + len(parts["heldout"]) >= 1200
-    assert len(parts["heldout2"]) == len(parts["heldout3"]) == len(parts["heldout4"]) == 400
+    assert all(len(parts[f"heldout{n}"]) == 400 for n in (2, 3, 4, 5))
 
 
 def test_load_labelled_names_the_parts(tmp_path):
-    with pytest.raises(InputFormatError, match="'heldout4'"):
+    with pytest.raises(InputFormatError, match="'heldout5'"):
         load_labelled("heldout9", tmp_path)
