@@ -79,7 +79,7 @@ def _interpreter_tag() -> str:
 def _code_tag() -> str:
     """SHA-256 of the source of the modules whose results the cache stores."""
     h = hashlib.sha256()
-    for name in ("_regex_cache.py", "themes.py", "_safe_regex.py", "_clauses.py"):
+    for name in ("_regex_cache.py", "themes.py", "_matcher.py", "_safe_regex.py", "_clauses.py"):
         try:
             h.update((Path(__file__).parent / name).read_bytes())
         except OSError:  # pragma: no cover - a zipped install: the version string stands in
