@@ -30,6 +30,12 @@ def stance(theme: str, title: str, body: str = "", book=None) -> float:
     return float(row[f"{theme}_stance"])
 
 
+def _book(tmp_path, body: str):
+    p = tmp_path / "b.toml"
+    p.write_text(body, encoding="utf-8")
+    return th.load_themes(p)
+
+
 # ----------------------------------------------------------------------------- negation scope
 @pytest.mark.parametrize(
     ("title", "want"),
@@ -49,24 +55,24 @@ def test_negation_skips_the_rules_own_words(title, want):
     assert stance("tariffs", title) == want
 
 
-def test_negation_scope_on_a_user_book(tmp_path):
-    """Engine behaviour, not a default-book rule: a movement word that is also a negation cue."""
-    book = tmp_path / "b.toml"
-    book.write_text(
-        """
+@pytest.mark.parametrize("placement", ['order = "move_first"', 'scope = "text"'])
+def test_negation_scope_on_a_user_book(tmp_path, placement):
+    """Engine behaviour, not a default-book rule: a movement word that is also a negation cue
+    (clause rules and scope = "text" rules, which once negated themselves)."""
+    tb = _book(
+        tmp_path,
+        f"""
 [themes.pause]
-phrases = [{ pattern = 'lev(?:y|ies)', weight = 1.0 }]
+phrases = [{{ pattern = 'lev(?:y|ies)', weight = 1.0 }}]
 [[themes.pause.rules]]
 id = "held"
 subject = 'lev(?:y|ies)'
 move = 'holds? off|held off'
-order = "move_first"
+{placement}
 weight = 0.0
 stance = -1
 """,
-        encoding="utf-8",
     )
-    tb = th.load_themes(book)
     assert stance("pause", "Council holds off on the new levy", book=tb) == -1
     assert stance("pause", "Council never held off on the levy", book=tb) == 1
 
@@ -157,8 +163,8 @@ def test_treasury_round4_families(title, want):
 # ----------------------------------------------------------------------------- shadowed patterns
 def test_a_longer_pattern_is_not_shadowed_by_a_shorter_one(tmp_path):
     """The scan keeps one match per position; a pattern matching more text there is still found."""
-    book = tmp_path / "b.toml"
-    book.write_text(
+    tb = _book(
+        tmp_path,
         """
 [themes.trade]
 phrases = [{ pattern = 'trade (?:talks?|deal|optimism|progress|truce|agreement|pact)', weight = 1.0 }]
@@ -171,9 +177,7 @@ stance = -1
 phrases = [{ pattern = 'levy (?:on|upon|against|for) \\w+', weight = 1.0 }]
 exclude = [{ pattern = 'levy on wine imports' }]
 """,
-        encoding="utf-8",
     )
-    tb = th.load_themes(book)
     row = tagged("Stocks rally on trade deal hopes", book=tb)
     assert row["trade_stance"] == -1 and "trade.hopes" in row["theme_rules"]
     assert tagged("Stocks rally on a trade deal", book=tb)["trade_stance"] == 1
@@ -253,36 +257,11 @@ def test_treasury_spike_in_longer_dated_yields():
 
 
 # ----------------------------------------------------------------------------- review of the engine changes
-def _book(tmp_path, body: str):
-    p = tmp_path / "b.toml"
-    p.write_text(body, encoding="utf-8")
-    return th.load_themes(p)
-
-
 def test_a_cue_inside_a_wildcard_movement_still_negates(tmp_path):
     # the movement's wildcard tokens take "did not": a cue inside the movement counts, one it starts with does not
     assert stance("yen_intervention", "G7 did not discuss the yen") == -1
     assert stance("yen_intervention", "G7 discussed the yen") == 1
     assert stance("tariffs", "US-China trade talks going not so well, official says") == 1
-
-
-def test_scope_text_rule_does_not_negate_itself(tmp_path):
-    tb = _book(
-        tmp_path,
-        """
-[themes.pause]
-phrases = [{ pattern = 'lev(?:y|ies)', weight = 1.0 }]
-[[themes.pause.rules]]
-id = "held"
-subject = 'lev(?:y|ies)'
-move = 'holds? off|held off'
-scope = "text"
-weight = 0.0
-stance = -1
-""",
-    )
-    assert stance("pause", "Council holds off on the new levy", book=tb) == -1
-    assert stance("pause", "Council never held off on the levy", book=tb) == 1
 
 
 def test_no_sign_of_easing_negates_an_easing_rule(tmp_path):
