@@ -140,9 +140,10 @@ def rule_regex(rule: Rule, factor=None, compiler=re.compile) -> re.Pattern:
     """The compiled proximity regex of a rule (subject, bounded gap, movement; both orders for any).
 
     The subject is captured as group ``s0`` (subject first) or ``s1`` (movement first), the
-    movement as ``m0`` / ``m1``, so that negation can be scoped on them. ``factor``: optional function turning a list of alternatives
-    into an equivalent, faster alternation (the theme book's trie factoring); ``compiler``: the
-    compiling function (the theme book passes its on-disk regex cache)."""
+    movement as ``m0`` / ``m1``, so that negation can be scoped on them. ``factor``: optional
+    function turning a list of alternatives into an equivalent, faster alternation (the theme
+    book's trie factoring); ``compiler``: the compiling function (the theme book passes its on-disk
+    regex cache)."""
     f = factor or (lambda alts: "|".join(alts))
     s = _w(f([rule.subject]))
     m = _w(f([rule.move])) if rule.move else ""
@@ -191,6 +192,7 @@ def negation_cue(
     neg: tuple[re.Pattern, ...],
     window: int,
     move: tuple[int, int] | None = None,
+    gaps: bool = True,
 ) -> str:
     """The negation cue scoping over a rule match, or "".
 
@@ -202,7 +204,8 @@ def negation_cue(
     cancels it. A cue at the start of the rule's own movement (``move``: its span) is part of the
     match, not a negation of it: "holds off on new tariffs" is a de-escalation rule's match; a cue
     inside the movement counts ("G7 did not discuss the yen", where the movement's wildcard
-    tokens took "did not")."""
+    tokens took "did not"). ``gaps=False`` (scope "text": subject and movement anywhere) reads only
+    the window before the match's first part."""
     before, after, affirm, block = neg
     (sa, sb), (_a, b), (lo, hi) = subj, span, clause
     ma, mb = move if move is not None else (b, b)
@@ -212,13 +215,13 @@ def negation_cue(
     while z0 > lo and not text[z0 - 1].isspace():  # whole words: "won't" is one cue, not "t"
         z0 -= 1
     zones = [(z0, first, -1)]
-    if sb <= ma:  # subject first: the gap before the movement
+    if gaps and sb <= ma:  # subject first: the gap before the movement
         zones.append((sb, ma, -1))
-    elif mb <= sa:  # movement first: the gap before the subject
+    elif gaps and mb <= sa:  # movement first: the gap before the subject
         zones.append((mb, sa, -1))
     if any(affirm.search(text[z:e]) for z, e, _ in zones):
         return ""
-    if mb > ma:  # inside the movement, except a cue it starts with
+    if gaps and mb > ma:  # inside the movement, except a cue it starts with
         zones.append((ma, mb, 0))
     for z, e, skip in zones:
         seg = text[z:e]
@@ -257,7 +260,8 @@ def find_rule(
             continue
         mg = "m0" if g == "s0" else "m1"
         mv = mm.span(mg) if mm.groupdict().get(mg) is not None else None
-        cue = negation_cue(text, mm.span(g), (a, b), (lo, hi), neg, window, mv) if need_neg else ""
+        gaps = rule.scope != "text"
+        cue = negation_cue(text, mm.span(g), (a, b), (lo, hi), neg, window, mv, gaps) if need_neg else ""
         return a, b, (-rule.stance if cue else rule.stance), cue
     return None
 

@@ -350,3 +350,23 @@ def test_book_regex_edge_cases_fail_clearly_or_work(tmp_path):
 )
 def test_tariff_round6_families(title, want):
     assert stance("tariffs", title) == want
+
+
+def test_scope_text_negation_reads_only_before_the_match(tmp_path):
+    """A scope = "text" rule's subject and movement may be far apart: a cue between them, in
+    another sentence, does not reverse it; one right before the match does."""
+    tb = _book(
+        tmp_path,
+        """
+[themes.probe]
+phrases = [{ pattern = 'probe', weight = 1.0 }]
+[[themes.probe.rules]]
+id = "opened"
+subject = 'probe'
+move = 'opened'
+scope = "text"
+weight = 0.0
+""",
+    )
+    assert stance("probe", "Probe into steel imports. Officials say it is not over. Case opened", book=tb) == 1
+    assert stance("probe", "No probe was opened", book=tb) == -1
