@@ -187,14 +187,15 @@ class _Matcher:
         self.n_patterns = len(patterns)
         self._span_cache: dict[str, tuple] = {}
 
-    def span_patterns(self, span: str) -> tuple[tuple[int, ...], tuple[tuple[int, tuple[int, ...]], ...]]:
+    def span_patterns(self, span: str) -> tuple[tuple[int, ...], tuple[tuple, ...]]:
         """Ids of the patterns found inside one matched span, and the alternatives that may match
         at the span's start beyond it (a longer match the scan did not keep: "trade deal hopes"
         where it kept "trade deal"), to be checked on the text; cached per distinct span."""
         hit = self._span_cache.get(span)
         if hit is None:
             found: set[int] = set()
-            verify: list[tuple[int, tuple[int, ...]]] = []  # (alternative, offsets to match at)
+            # (alternative, offsets in the span to match it at, literal starts the text must have there)
+            verify: list[tuple[int, tuple[int, ...], tuple[str, ...]]] = []
             for i, r in enumerate(self.alt_res):
                 if r.search(span):
                     if self.alt_context[i]:  # confirm where it matched, with the text around it
