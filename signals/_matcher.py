@@ -24,27 +24,31 @@ _TRANSLATE = str.maketrans(
 )
 
 
-def _split_top(pattern: str, keep_empty: bool = False) -> list[str]:
-    """Split a regex on its top-level ``|`` (outside groups and character classes); empty
-    alternatives are dropped unless ``keep_empty`` (inside a group, ``(?:new |)x`` means ``x`` too)."""
-    out, depth, cls, esc, start, cls_start = [], 0, False, False, 0, 0
+def _structure(pattern: str):
+    """``(index, char, depth)`` of each character of a regex that is neither escaped nor inside a
+    character class (a ``]`` right after ``[`` or ``[^`` is a class member); ``depth`` counts the
+    groups open after that character."""
+    depth, cls, esc, cls_start = 0, False, False, 0
     for i, ch in enumerate(pattern):
         if esc:
             esc = False
-            continue
-        if ch == "\\":
+        elif ch == "\\":
             esc = True
         elif cls:
-            # a ']' right after '[' or '[^' is a literal member of the class
-            if ch == "]" and pattern[cls_start:i] not in ("", "^"):
-                cls = False
+            cls = ch != "]" or pattern[cls_start:i] in ("", "^")
         elif ch == "[":
             cls, cls_start = True, i + 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
+
+
+def _split_top(pattern: str, keep_empty: bool = False) -> list[str]:
+    """Split a regex on its top-level ``|`` (outside groups and character classes); empty
+    alternatives are dropped unless ``keep_empty`` (inside a group, ``(?:new |)x`` means ``x`` too)."""
+    out, start = [], 0
+    for i, ch, depth in _structure(pattern):
+        if ch == "|" and depth == 0:
             out.append(pattern[start:i])
             start = i + 1
     out.append(pattern[start:])
@@ -55,23 +59,7 @@ def _leading_group_end(a: str) -> int:
     """Index of the ``)`` closing a leading ``(?:`` group of ``a``, or -1."""
     if not a.startswith("(?:"):
         return -1
-    depth, cls, esc, cls_start = 0, False, False, 0
-    for i, ch in enumerate(a):
-        if esc:
-            esc = False
-        elif ch == "\\":
-            esc = True
-        elif cls:
-            cls = ch != "]" or a[cls_start:i] in ("", "^")
-        elif ch == "[":
-            cls, cls_start = True, i + 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
+    return next((i for i, ch, depth in _structure(a) if ch == ")" and depth == 0), -1)
 
 
 def _expand_leading(a: str, depth: int = 0) -> list[str]:
