@@ -46,11 +46,11 @@ def _stance(v):
 
 
 def kappa(a, b):
-    """Cohen's kappa of two equal-length 0/1 lists."""
+    """Cohen's kappa of two equal-length label lists (any labels: 0/1 themes, -1/0/+1 stances)."""
     n = len(a)
     po = sum(x == y for x, y in zip(a, b)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    pe = pa * pb + (1 - pa) * (1 - pb)
+    ca, cb = Counter(a), Counter(b)
+    pe = sum(ca[v] * cb[v] for v in ca.keys() | cb.keys()) / n / n
     return float("nan") if pe == 1 else (po - pe) / (1 - pe)
 
 

@@ -15,18 +15,12 @@ apart). Usage: ``python3 stance_r4.py``. Standard library only.
 
 import csv
 import os
-from collections import Counter
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from collect_labels import kappa  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def kappa(pairs):
-    """Cohen's kappa and raw agreement of (a, b) label pairs."""
-    n = len(pairs)
-    po = sum(a == b for a, b in pairs) / n
-    ca, cb = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
-    pe = sum(ca[v] * cb[v] for v in set(ca) | set(cb)) / n / n
-    return (po - pe) / (1 - pe), po
 
 
 def main():
@@ -41,8 +35,9 @@ def main():
         ("earlier parts, all themes", lambda r: r["part"] != "heldout3"),
     ):
         sel = [r for r in rows if keep(r)]
-        k1, p1 = kappa([(r["stance_c"], r["stance_d"]) for r in sel])
-        k2, p2 = kappa([(r["stance"], r["stance_before"]) for r in sel])
+        c, d, fin, before = ([r[k] for r in sel] for k in ("stance_c", "stance_d", "stance", "stance_before"))
+        k1, p1 = kappa(c, d), sum(x == y for x, y in zip(c, d)) / len(sel)
+        k2, p2 = kappa(fin, before), sum(x == y for x, y in zip(fin, before)) / len(sel)
         print(f"| {name} | {len(sel)} | {p1:.3f} (kappa {k1:.3f}) | {p2:.3f} (kappa {k2:.3f}) |")
 
 
